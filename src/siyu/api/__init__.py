@@ -1,0 +1,1 @@
+"""HTTP edge: the collector protocols and the admin API, over the shared services."""

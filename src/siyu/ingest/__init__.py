@@ -1,0 +1,1 @@
+"""Ingestion: the collector protocols, the importers and the canonical event record."""

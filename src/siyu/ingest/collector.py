@@ -1,0 +1,236 @@
+"""Group commit: many requests' records appended in one durable transaction.
+
+Request handlers parse and validate, then `Collector.submit` hands the records to one
+writer thread and awaits the commit. While the writer commits, new submissions queue up;
+the next transaction takes them all. So every acknowledgement follows a commit, the event
+loop never waits on the database, and commits stay few under a burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+import hashlib
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from siyu.ingest.exceptions import IngestError
+from siyu.ingest.model import EventRecord, Rejection, records_to_arrow
+from siyu.ingest.normalize import now_us
+from siyu.storage import AppendResult, Warehouse
+from siyu.storage.warehouse import QUARANTINE_SCHEMA
+
+log = logging.getLogger(__name__)
+
+#: Quarantined payloads are kept up to this many bytes (the size is recorded in full).
+MAX_QUARANTINE_PAYLOAD = 64 * 1024
+
+
+class CollectorBusy(IngestError):
+    """Too much is queued; the client should retry later (its SDK will)."""
+
+
+@dataclass
+class _Submission:
+    records: list[EventRecord]
+    rejections: list[Rejection]
+    source_id: str | None
+    protocol: str
+    future: Future[AppendResult] = field(default_factory=Future)
+
+
+@dataclass
+class CollectorStats:
+    """Counters since start, for `siyu status` and the console's data-source page."""
+
+    received: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    commits: int = 0
+    failed_commits: int = 0
+    last_commit_at: float | None = None
+    per_minute: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=60))
+
+    def count_minute(self, inserted: int) -> None:
+        minute = int(time.time() // 60)
+        if self.per_minute and self.per_minute[-1][0] == minute:
+            self.per_minute[-1] = (minute, self.per_minute[-1][1] + inserted)
+        else:
+            self.per_minute.append((minute, inserted))
+
+
+class Collector:
+    """The writer thread and its queue."""
+
+    def __init__(
+        self, warehouse: Warehouse, *, max_group_events: int = 50_000, max_pending: int = 500_000
+    ) -> None:
+        self._warehouse = warehouse
+        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self._max_group = max_group_events
+        self._max_pending = max_pending
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.stats = CollectorStats()
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="siyu-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Commit everything queued, then stop the writer."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    # -- submitting -------------------------------------------------------------------
+
+    def submit_nowait(
+        self,
+        records: list[EventRecord],
+        rejections: list[Rejection],
+        *,
+        source_id: str | None,
+        protocol: str,
+    ) -> Future[AppendResult]:
+        """Queue records for the next commit; the future resolves once they are durable."""
+        size = len(records) + len(rejections)
+        with self._pending_lock:
+            if self._pending + size > self._max_pending and self._pending > 0:
+                raise CollectorBusy(
+                    f"{self._pending:,} events are waiting to be written; retry in a second"
+                )
+            self._pending += size
+        submission = _Submission(records, rejections, source_id, protocol)
+        if self._thread is None:
+            raise IngestError("the collector is not running")
+        self._queue.put(submission)
+        return submission.future
+
+    async def submit(
+        self,
+        records: list[EventRecord],
+        rejections: list[Rejection],
+        *,
+        source_id: str | None,
+        protocol: str,
+    ) -> AppendResult:
+        future = self.submit_nowait(records, rejections, source_id=source_id, protocol=protocol)
+        return await asyncio.wrap_future(future)
+
+    # -- the writer -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            group = [first]
+            size = len(first.records)
+            while size < self._max_group:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                group.append(nxt)
+                size += len(nxt.records)
+            self._commit(group)
+
+    def _commit(self, group: list[_Submission]) -> None:
+        try:
+            result = self._append(group)
+        except Exception:
+            log.exception("group commit of %d submissions failed; retrying one by one", len(group))
+            self.stats.failed_commits += 1
+            for submission in group:
+                self._commit_alone(submission)
+            return
+        for submission in group:
+            submission.future.set_result(
+                AppendResult(
+                    inserted=len(submission.records),
+                    duplicates=0,
+                    quarantined=len(submission.rejections),
+                )
+            )
+        self._done(group, result)
+
+    def _commit_alone(self, submission: _Submission) -> None:
+        try:
+            result = self._append([submission])
+        except Exception as exc:
+            log.exception("commit of one submission failed")
+            self.stats.failed_commits += 1
+            self._release(submission)
+            submission.future.set_exception(exc)
+            return
+        submission.future.set_result(result)
+        self._done([submission], result)
+
+    def _append(self, group: list[_Submission]) -> AppendResult:
+        records = [r for s in group for r in s.records]
+        quarantine = quarantine_table(
+            [(s.source_id, s.protocol, rej) for s in group for rej in s.rejections]
+        )
+        return self._warehouse.append_events(records_to_arrow(records), quarantine)
+
+    def _done(self, group: list[_Submission], result: AppendResult) -> None:
+        for submission in group:
+            self._release(submission)
+        stats = self.stats
+        stats.received += result.inserted + result.duplicates
+        stats.inserted += result.inserted
+        stats.duplicates += result.duplicates
+        stats.quarantined += result.quarantined
+        stats.commits += 1
+        stats.last_commit_at = time.time()
+        stats.count_minute(result.inserted)
+
+    def _release(self, submission: _Submission) -> None:
+        with self._pending_lock:
+            self._pending -= len(submission.records) + len(submission.rejections)
+
+
+def quarantine_table(rows: list[tuple[str | None, str, Rejection]]) -> pa.Table | None:
+    """Quarantine rows for ``Warehouse.append_events``; None when there are none."""
+    if not rows:
+        return None
+    received = now_us()
+    columns: dict[str, list[object]] = {name: [] for name in QUARANTINE_SCHEMA.names}
+    for source_id, protocol, rejection in rows:
+        payload = rejection.payload
+        # The id is a hash of what was rejected, so a client's retry quarantines it once.
+        key = hashlib.blake2b(digest_size=16)
+        key.update(f"{source_id}|{protocol}|{rejection.index}|".encode())
+        key.update(payload)
+        columns["quarantine_id"].append(key.hexdigest())
+        columns["received_at"].append(received)
+        columns["source_id"].append(source_id)
+        columns["protocol"].append(protocol)
+        columns["reason"].append(rejection.reason)
+        columns["record_index"].append(rejection.index)
+        columns["payload"].append(
+            payload[:MAX_QUARANTINE_PAYLOAD].decode("utf-8", errors="replace")
+        )
+        columns["payload_bytes"].append(len(payload))
+        columns["truncated"].append(len(payload) > MAX_QUARANTINE_PAYLOAD)
+    return pa.table(
+        [pa.array(columns[f.name], type=f.type) for f in QUARANTINE_SCHEMA],
+        schema=QUARANTINE_SCHEMA,
+    )

@@ -1,0 +1,138 @@
+"""Sources and their write keys: who may send events, and what carrier they speak for.
+
+A source is one SDK installation or server integration (the mini-program, the app, the
+web site, the CRM sync). Its write key authenticates every protocol: Segment ``writeKey``,
+PostHog ``api_key`` and the Sensors ``token`` query parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from siyu.ingest.exceptions import IngestError
+from siyu.ingest.model import CARRIERS
+from siyu.storage import Warehouse
+
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class SourceError(IngestError):
+    """A source definition is invalid or conflicts with an existing one."""
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: str
+    name: str
+    write_key: str
+    carrier: str
+    app_id: str | None
+    project: str | None
+    created_at: datetime
+    disabled: bool = False
+
+    def public(self, *, reveal_key: bool = False) -> dict[str, Any]:
+        """A JSON-ready view; the write key is masked unless asked for."""
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        if not reveal_key:
+            data["write_key"] = self.write_key[:4] + "…" + self.write_key[-4:]
+        return data
+
+
+_COLUMNS = "source_id, name, write_key, carrier, app_id, project, created_at, disabled"
+
+
+class SourceRegistry:
+    """Reads and writes the ``sources`` table, with an in-memory key lookup for the hot path."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self._warehouse = warehouse
+        self._lock = threading.Lock()
+        self._by_key: dict[str, Source] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        rows = self._warehouse.cursor().execute(f"SELECT {_COLUMNS} FROM sources").fetchall()
+        with self._lock:
+            self._by_key = {row[2]: Source(*row) for row in rows}
+
+    def by_key(self, write_key: str | None) -> Source | None:
+        """The enabled source owning ``write_key``, or None."""
+        if not write_key:
+            return None
+        source = self._by_key.get(write_key)
+        return source if source is not None and not source.disabled else None
+
+    def list(self) -> list[Source]:
+        return sorted(self._by_key.values(), key=lambda s: s.created_at)
+
+    def add(
+        self,
+        source_id: str,
+        *,
+        name: str | None = None,
+        carrier: str = "web",
+        app_id: str | None = None,
+        project: str | None = None,
+        write_key: str | None = None,
+    ) -> Source:
+        """Create a source with a new random write key (or the given one)."""
+        if not _SOURCE_ID.match(source_id):
+            raise SourceError(
+                f"source id {source_id!r} must be 1-63 lowercase letters, digits, '-' or '_', "
+                "starting with a letter or digit (e.g. miniprogram, app-ios)"
+            )
+        if carrier not in CARRIERS:
+            raise SourceError(
+                f"carrier {carrier!r} is not one of: {', '.join(sorted(CARRIERS))}"
+            )
+        key = write_key or secrets.token_urlsafe(24)
+        if len(key) < 16:
+            raise SourceError("a write key must be at least 16 characters long")
+        if any(s.source_id == source_id for s in self._by_key.values()):
+            raise SourceError(f"a source named {source_id!r} already exists")
+        if key in self._by_key:
+            raise SourceError("that write key is already used by another source")
+        source = Source(
+            source_id=source_id,
+            name=name or source_id,
+            write_key=key,
+            carrier=carrier,
+            app_id=app_id,
+            project=project,
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+        )
+        with self._warehouse.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    source.source_id,
+                    source.name,
+                    source.write_key,
+                    source.carrier,
+                    source.app_id,
+                    source.project,
+                    source.created_at,
+                    source.disabled,
+                ],
+            )
+        with self._lock:
+            self._by_key[key] = source
+        return source
+
+    def set_disabled(self, source_id: str, disabled: bool) -> Source:
+        match = [s for s in self._by_key.values() if s.source_id == source_id]
+        if not match:
+            raise SourceError(f"no source named {source_id!r}; `siyu sources list` shows them")
+        with self._warehouse.transaction() as cur:
+            cur.execute(
+                "UPDATE sources SET disabled = ? WHERE source_id = ?", [disabled, source_id]
+            )
+        self.reload()
+        return next(s for s in self._by_key.values() if s.source_id == source_id)

@@ -1,0 +1,139 @@
+"""Versioned schema migrations, applied in order when the warehouse opens.
+
+A migration is never edited once released: add a new one. Types are chosen so that the
+Parquet snapshots Spark reads carry the same columns (timestamps are UTC without zone,
+JSON is text, money is integer fen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "spine: sources, events, quarantine, orders, items, channels, imports",
+        (
+            """
+            CREATE TABLE sources (
+                source_id   VARCHAR PRIMARY KEY,
+                name        VARCHAR NOT NULL,
+                write_key   VARCHAR NOT NULL UNIQUE,
+                carrier     VARCHAR NOT NULL,
+                app_id      VARCHAR,
+                project     VARCHAR,
+                created_at  TIMESTAMP NOT NULL,
+                disabled    BOOLEAN NOT NULL DEFAULT false
+            )
+            """,
+            """
+            CREATE TABLE events (
+                seq             BIGINT NOT NULL,
+                event_id        VARCHAR PRIMARY KEY,
+                type            VARCHAR NOT NULL,
+                event           VARCHAR NOT NULL,
+                event_time      TIMESTAMP NOT NULL,
+                client_time     TIMESTAMP,
+                sent_at         TIMESTAMP,
+                received_at     TIMESTAMP NOT NULL,
+                user_id         VARCHAR,
+                anonymous_id    VARCHAR,
+                previous_id     VARCHAR,
+                identities      MAP(VARCHAR, VARCHAR),
+                source_id       VARCHAR NOT NULL,
+                protocol        VARCHAR NOT NULL,
+                carrier         VARCHAR NOT NULL,
+                app_id          VARCHAR,
+                library         VARCHAR,
+                library_version VARCHAR,
+                method          VARCHAR NOT NULL,
+                properties      VARCHAR NOT NULL,
+                context         VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE quarantine (
+                quarantine_id  VARCHAR PRIMARY KEY,
+                received_at    TIMESTAMP NOT NULL,
+                source_id      VARCHAR,
+                protocol       VARCHAR NOT NULL,
+                reason         VARCHAR NOT NULL,
+                record_index   INTEGER,
+                payload        VARCHAR NOT NULL,
+                payload_bytes  BIGINT NOT NULL,
+                truncated      BOOLEAN NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE orders (
+                order_id     VARCHAR PRIMARY KEY,
+                member_id    VARCHAR,
+                user_id      VARCHAR,
+                identities   MAP(VARCHAR, VARCHAR),
+                paid_at      TIMESTAMP NOT NULL,
+                amount_fen   BIGINT NOT NULL,
+                refund_fen   BIGINT NOT NULL DEFAULT 0,
+                status       VARCHAR NOT NULL,
+                items        VARCHAR NOT NULL,
+                coupon_code  VARCHAR,
+                channel      VARCHAR,
+                carrier      VARCHAR,
+                properties   VARCHAR NOT NULL,
+                source_id    VARCHAR NOT NULL,
+                import_id    VARCHAR,
+                loaded_at    TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE items (
+                item_type   VARCHAR NOT NULL,
+                item_id     VARCHAR NOT NULL,
+                properties  VARCHAR NOT NULL,
+                deleted     BOOLEAN NOT NULL DEFAULT false,
+                updated_at  TIMESTAMP NOT NULL,
+                PRIMARY KEY (item_type, item_id)
+            )
+            """,
+            """
+            CREATE TABLE channels (
+                code        VARCHAR PRIMARY KEY,
+                name        VARCHAR NOT NULL,
+                kind        VARCHAR NOT NULL,
+                campaign    VARCHAR,
+                carrier     VARCHAR,
+                cost_fen    BIGINT NOT NULL DEFAULT 0,
+                created_at  TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE imports (
+                import_id      VARCHAR PRIMARY KEY,
+                kind           VARCHAR NOT NULL,
+                path           VARCHAR NOT NULL,
+                file_sha256    VARCHAR NOT NULL,
+                format         VARCHAR NOT NULL,
+                started_at     TIMESTAMP NOT NULL,
+                finished_at    TIMESTAMP,
+                rows_total     BIGINT NOT NULL DEFAULT 0,
+                rows_accepted  BIGINT NOT NULL DEFAULT 0,
+                rows_duplicate BIGINT NOT NULL DEFAULT 0,
+                rows_rejected  BIGINT NOT NULL DEFAULT 0,
+                status         VARCHAR NOT NULL,
+                error          VARCHAR
+            )
+            """,
+        ),
+    ),
+)
+
+#: Tables every backend exposes under the same names.
+TABLES: Final = ("sources", "events", "quarantine", "orders", "items", "channels", "imports")

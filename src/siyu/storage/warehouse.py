@@ -1,0 +1,238 @@
+"""The embedded DuckDB warehouse: the one place siyu opens a database file.
+
+One `Warehouse` per process. Threads get their own cursor (`cursor()`); writes that must
+not interleave (event appends, which assign ``seq``) go through `append_events`, which
+serialises them with a lock and commits before it returns, so a caller may acknowledge.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from siyu.config import Settings
+from siyu.storage.exceptions import SchemaTooNew, StorageLocked
+from siyu.storage.schema import MIGRATIONS
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one durable append did."""
+
+    inserted: int
+    duplicates: int
+    quarantined: int
+
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("quarantine_id", pa.string()),
+        ("received_at", pa.timestamp("us")),
+        ("source_id", pa.string()),
+        ("protocol", pa.string()),
+        ("reason", pa.string()),
+        ("record_index", pa.int32()),
+        ("payload", pa.string()),
+        ("payload_bytes", pa.int64()),
+        ("truncated", pa.bool_()),
+    ]
+)
+
+
+class Warehouse:
+    """The DuckDB file under ``SIYU_HOME``, migrated to the current schema on open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None, read_only: bool):
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+        self._write_lock = threading.Lock()
+        self._next_seq = 1
+        if not read_only:
+            self._migrate()
+        self._next_seq = int(self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events") or 1)
+
+    @classmethod
+    def open(cls, settings: Settings, *, read_only: bool = False) -> Warehouse:
+        """Open (creating if needed) the warehouse file of ``settings.home``."""
+        path = settings.database_path
+        if read_only and not path.exists():
+            raise StorageLocked(
+                f"no siyu data at {settings.home.resolve()}; run `siyu init` or `siyu demo` first"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config = {
+            "memory_limit": settings.duckdb_memory_limit,
+            "threads": settings.duckdb_threads,
+            "preserve_insertion_order": False,
+        }
+        try:
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            raise _locked_error(exc, path) from None
+        return cls(con, path, read_only)
+
+    @classmethod
+    def in_memory(cls) -> Warehouse:
+        """A throw-away warehouse, for tests and previews."""
+        return cls(duckdb.connect(":memory:"), None, read_only=False)
+
+    # -- connections ------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the same database, for use by one thread."""
+        return self._con.cursor()
+
+    def ibis(self) -> DuckDBBackend:
+        """An Ibis backend over a fresh cursor (one per thread)."""
+        return ibis.duckdb.from_connection(self.cursor())
+
+    def close(self) -> None:
+        with self._write_lock:
+            if not self.read_only:
+                self._con.execute("CHECKPOINT")
+            self._con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction that holds the process's write lock."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def reserve_seq(self, count: int) -> int:
+        """First of ``count`` consecutive ``seq`` numbers; call inside `transaction`."""
+        start = self._next_seq
+        self._next_seq += count
+        return start
+
+    # -- writes -----------------------------------------------------------------------
+
+    def append_events(
+        self, events: pa.Table, quarantine: pa.Table | None = None
+    ) -> AppendResult:
+        """Append events (duplicates by ``event_id`` ignored) and quarantined records.
+
+        One transaction, committed before returning. ``item_set`` / ``item_delete``
+        records also upsert the ``items`` table in the same transaction.
+        """
+        n = events.num_rows
+        quarantined = quarantine.num_rows if quarantine is not None else 0
+        inserted = 0
+        with self.transaction() as cur:
+            if n:
+                start = self.reserve_seq(n)
+                batch = events.append_column("seq", pa.array(range(start, start + n), pa.int64()))
+                cur.register("_siyu_batch", batch)
+                inserted = _count(
+                    cur.execute("INSERT OR IGNORE INTO events BY NAME SELECT * FROM _siyu_batch")
+                )
+                if pc.any(pc.starts_with(events["type"], "item_")).as_py():
+                    _upsert_items(cur)
+                cur.unregister("_siyu_batch")
+            if quarantine is not None and quarantined:
+                cur.register("_siyu_quarantine", quarantine)
+                cur.execute(
+                    "INSERT OR IGNORE INTO quarantine BY NAME SELECT * FROM _siyu_quarantine"
+                )
+                cur.unregister("_siyu_quarantine")
+        return AppendResult(inserted=inserted, duplicates=n - inserted, quarantined=quarantined)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def _scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self._con.cursor().execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def table_names(self) -> list[str]:
+        rows = self.cursor().execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        )
+        return sorted(r[0] for r in rows.fetchall())
+
+    def schema_version(self) -> int:
+        return int(self._scalar("SELECT coalesce(max(version), 0) FROM schema_migrations") or 0)
+
+    # -- migrations -------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        cur = self.cursor()
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_version()
+        latest = MIGRATIONS[-1].version
+        if current > latest:
+            raise SchemaTooNew(
+                f"the data at {self.path} has schema version {current}, newer than this siyu "
+                f"understands ({latest}); upgrade siyu"
+            )
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            cur.execute("BEGIN TRANSACTION")
+            for statement in migration.statements:
+                cur.execute(statement)
+            cur.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [migration.version, migration.name, datetime.now(UTC).replace(tzinfo=None)],
+            )
+            cur.execute("COMMIT")
+        cur.close()
+
+
+def _upsert_items(cur: duckdb.DuckDBPyConnection) -> None:
+    """Apply Sensors ``item_set`` / ``item_delete`` records to ``items`` (last one wins)."""
+    cur.execute(
+        """
+        INSERT OR REPLACE INTO items
+        SELECT json_extract_string(properties, '$.item_type'),
+               json_extract_string(properties, '$.item_id'),
+               json_extract(properties, '$.item_properties')::VARCHAR,
+               type = 'item_delete',
+               event_time
+        FROM _siyu_batch
+        WHERE type IN ('item_set', 'item_delete')
+        QUALIFY row_number() OVER (
+            PARTITION BY json_extract_string(properties, '$.item_type'),
+                         json_extract_string(properties, '$.item_id')
+            ORDER BY event_time DESC, seq DESC) = 1
+        """
+    )
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _locked_error(exc: duckdb.IOException, path: Path) -> StorageLocked:
+    pid = re.search(r"PID (\d+)", str(exc))
+    holder = f" (process {pid.group(1)})" if pid else ""
+    return StorageLocked(
+        f"{path} is in use by another siyu process{holder}. If `siyu serve` is running, "
+        "CLI commands go through it automatically; otherwise wait for the other command "
+        "to finish."
+    )
