@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from siyu.api.app import create_app
 from siyu.config import Settings
 from siyu.ingest.sources import Source
 from siyu.runtime import Runtime
+from siyu.storage import Warehouse
+from tests.conformance import BackendPair
 
 
 @pytest.fixture
@@ -80,3 +82,24 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=20)
         runtime.warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the whole run (starting one takes seconds)."""
+    from siyu.storage.spark import spark_session
+
+    session = spark_session(master="local[2]", app_name="siyu-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def backend_pair(spark: object, tmp_path: Path) -> Callable[[Warehouse], BackendPair]:
+    """Build a `BackendPair` (DuckDB and Spark) over a warehouse's tables."""
+    counter = iter(range(1_000_000))
+
+    def make(warehouse: Warehouse) -> BackendPair:
+        return BackendPair(warehouse, spark, tmp_path / f"lake-{next(counter)}")
+
+    return make

@@ -1,0 +1,111 @@
+"""The admin API the CLI uses while `siyu serve` owns the data directory.
+
+Authenticated with the per-run admin token written to ``SIYU_HOME/server.json`` (readable
+by the owner only). The console's signed-in users come with the console.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from siyu.ingest.sources import SourceError
+from siyu.ingest.status import warehouse_status
+from siyu.jobs import JobError, JobRunner
+from siyu.runtime import Runtime
+
+
+class SourceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str = Field(min_length=1, max_length=63)
+    name: str | None = None
+    carrier: str = "web"
+    app_id: str | None = None
+    project: str | None = None
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["import", "demo"]
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
+    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token, admin_token):
+            raise HTTPException(
+                401, "admin token required: the CLI reads it from SIYU_HOME/server.json"
+            )
+
+    api = APIRouter(prefix="/admin/v1", dependencies=[Depends(require_admin)])
+
+    @api.get("/status")
+    async def status() -> dict[str, Any]:
+        result = await run_in_threadpool(warehouse_status, runtime.warehouse)
+        stats = runtime.collector.stats
+        result["collector"] = {
+            "running": True,
+            "received": stats.received,
+            "inserted": stats.inserted,
+            "duplicates": stats.duplicates,
+            "quarantined": stats.quarantined,
+            "commits": stats.commits,
+            "failed_commits": stats.failed_commits,
+            "seconds_since_last_commit": (
+                round(time.time() - stats.last_commit_at, 1) if stats.last_commit_at else None
+            ),
+            "per_minute": [{"minute": m * 60, "events": n} for m, n in stats.per_minute],
+        }
+        return result
+
+    @api.get("/sources")
+    async def list_sources(reveal: bool = False) -> list[dict[str, Any]]:
+        return [s.public(reveal_key=reveal) for s in runtime.sources.list()]
+
+    @api.post("/sources", status_code=201)
+    async def add_source(body: SourceCreate) -> dict[str, Any]:
+        try:
+            source = await run_in_threadpool(
+                lambda: runtime.sources.add(
+                    body.source_id,
+                    name=body.name,
+                    carrier=body.carrier,
+                    app_id=body.app_id,
+                    project=body.project,
+                )
+            )
+        except SourceError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return source.public(reveal_key=True)
+
+    @api.post("/sources/{source_id}/disable")
+    async def disable_source(source_id: str, disabled: bool = True) -> dict[str, Any]:
+        try:
+            source = await run_in_threadpool(runtime.sources.set_disabled, source_id, disabled)
+        except SourceError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return source.public()
+
+    @api.post("/jobs", status_code=202)
+    async def start_job(body: JobCreate) -> dict[str, Any]:
+        try:
+            return jobs.start(body.kind, body.arguments).public()
+        except JobError as exc:
+            raise HTTPException(409, str(exc)) from None
+
+    @api.get("/jobs/{job_id}")
+    async def job_state(job_id: str) -> dict[str, Any]:
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return job.public()
+
+    return api

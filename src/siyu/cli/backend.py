@@ -1,0 +1,140 @@
+"""Where CLI commands run: in-process, or through the running `siyu serve`.
+
+DuckDB lets one process write a database file. While `siyu serve` runs, it owns the file,
+so commands go through its admin API; otherwise they open the warehouse themselves. The
+operator never sees a lock error either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import httpx
+
+from siyu.config import Settings
+from siyu.exceptions import SiyuError
+from siyu.ingest.status import warehouse_status
+from siyu.jobs import job_function
+from siyu.progress import Progress
+from siyu.runtime import Runtime
+from siyu.api.serve import ServerInfo, read_server_info
+
+
+class Backend(Protocol):
+    """The operations CLI commands need, whichever process performs them."""
+
+    where: str
+
+    def status(self) -> dict[str, Any]: ...
+
+    def list_sources(self, *, reveal: bool) -> list[dict[str, Any]]: ...
+
+    def add_source(self, **fields: Any) -> dict[str, Any]: ...
+
+    def disable_source(self, source_id: str, disabled: bool) -> dict[str, Any]: ...
+
+    def run_job(self, kind: str, arguments: dict[str, Any], progress: Progress) -> dict[str, Any]: ...
+
+
+class LocalBackend:
+    """Runs commands in this process over the warehouse file."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.where = f"local ({runtime.settings.home})"
+
+    def status(self) -> dict[str, Any]:
+        result = warehouse_status(self.runtime.warehouse)
+        result["collector"] = {"running": False}
+        return result
+
+    def list_sources(self, *, reveal: bool) -> list[dict[str, Any]]:
+        return [s.public(reveal_key=reveal) for s in self.runtime.sources.list()]
+
+    def add_source(self, **fields: Any) -> dict[str, Any]:
+        source_id = fields.pop("source_id")
+        return self.runtime.sources.add(source_id, **fields).public(reveal_key=True)
+
+    def disable_source(self, source_id: str, disabled: bool) -> dict[str, Any]:
+        return self.runtime.sources.set_disabled(source_id, disabled).public()
+
+    def run_job(self, kind: str, arguments: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        return job_function(kind)(self.runtime, arguments, progress)
+
+
+class RemoteError(SiyuError):
+    """The running server refused or failed a request."""
+
+
+class RemoteBackend:
+    """Sends commands to the running `siyu serve` over its admin API."""
+
+    def __init__(self, info: ServerInfo) -> None:
+        self.info = info
+        self.where = f"server {info.url} (pid {info.pid})"
+        self._http = httpx.Client(
+            base_url=f"{info.url}/admin/v1",
+            headers={"Authorization": f"Bearer {info.admin_token}"},
+            timeout=60,
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            answer = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach the siyu server at {self.info.url}: {exc}") from None
+        if answer.status_code >= 400:
+            try:
+                detail = answer.json().get("detail", answer.text)
+            except ValueError:
+                detail = answer.text
+            raise RemoteError(f"the server refused: {detail}")
+        return answer.json()
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/status")
+        return result
+
+    def list_sources(self, *, reveal: bool) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call(
+            "GET", "/sources", params={"reveal": str(reveal).lower()}
+        )
+        return result
+
+    def add_source(self, **fields: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/sources", json=fields)
+        return result
+
+    def disable_source(self, source_id: str, disabled: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"/sources/{source_id}/disable", params={"disabled": str(disabled).lower()}
+        )
+        return result
+
+    def run_job(self, kind: str, arguments: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        job = self._call("POST", "/jobs", json={"kind": kind, "arguments": arguments})
+        while job["state"] in ("queued", "running"):
+            time.sleep(0.25)
+            job = self._call("GET", f"/jobs/{job['job_id']}")
+            progress(job["label"] or kind, job["done"], job["total"])
+        if job["state"] == "failed":
+            raise RemoteError(job["error"] or f"the {kind} job failed")
+        result: dict[str, Any] = job["result"]
+        return result
+
+
+@contextmanager
+def open_backend(settings: Settings) -> Iterator[Backend]:
+    """The running server if there is one, else the warehouse opened in this process."""
+    info = read_server_info(settings)
+    if info is not None:
+        yield RemoteBackend(info)
+        return
+    runtime = Runtime.open(settings)
+    try:
+        yield LocalBackend(runtime)
+    finally:
+        runtime.warehouse.close()
