@@ -56,9 +56,13 @@ def _frame(result: Any) -> pd.DataFrame:
         frame = pd.DataFrame({"value": [result]})
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = frame[column].dt.tz_localize(None) if frame[column].dt.tz else frame[column]
+            frame[column] = (
+                frame[column].dt.tz_localize(None) if frame[column].dt.tz else frame[column]
+            )
             frame[column] = frame[column].astype("datetime64[us]")
-        elif pd.api.types.is_integer_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+        elif pd.api.types.is_integer_dtype(frame[column]) or pd.api.types.is_bool_dtype(
+            frame[column]
+        ):
             frame[column] = frame[column].astype("int64")
         elif pd.api.types.is_float_dtype(frame[column]):
             frame[column] = frame[column].astype("float64")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from siyu import __version__
-from siyu.api import segment
+from siyu.api import admin, posthog, segment, sensors
+from siyu.jobs import JobRunner
 from siyu.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
     """The application over ``runtime``; starts and stops the collector with the server."""
 
     @asynccontextmanager
@@ -25,10 +27,14 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title="siyu", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.admin_token = admin_token or secrets.token_urlsafe(32)
 
     @app.get("/health")
     async def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__}
 
     app.include_router(segment.router(runtime))
+    app.include_router(sensors.router(runtime))
+    app.include_router(posthog.router(runtime))
+    app.include_router(admin.router(runtime, JobRunner(runtime), app.state.admin_token))
     return app

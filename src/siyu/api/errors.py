@@ -31,6 +31,7 @@ def json_response(
 def rejected(exc: RequestRejected, *, protocol: str) -> Response:
     """The protocol's error answer for a rejected request."""
     status = STATUS.get(exc.kind, 400)
+    body: dict[str, object]
     if protocol == "posthog":
         body = {"type": "validation_error", "code": exc.kind, "detail": exc.reason}
     elif protocol == "sensors":

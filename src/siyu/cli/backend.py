@@ -14,13 +14,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from siyu.api.serve import ServerInfo, read_server_info
 from siyu.config import Settings
 from siyu.exceptions import SiyuError
 from siyu.ingest.status import warehouse_status
 from siyu.jobs import job_function
 from siyu.progress import Progress
 from siyu.runtime import Runtime
-from siyu.api.serve import ServerInfo, read_server_info
 
 
 class Backend(Protocol):
@@ -36,7 +36,9 @@ class Backend(Protocol):
 
     def disable_source(self, source_id: str, disabled: bool) -> dict[str, Any]: ...
 
-    def run_job(self, kind: str, arguments: dict[str, Any], progress: Progress) -> dict[str, Any]: ...
+    def run_job(
+        self, kind: str, arguments: dict[str, Any], progress: Progress
+    ) -> dict[str, Any]: ...
 
 
 class LocalBackend:

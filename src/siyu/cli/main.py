@@ -74,7 +74,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
 ) -> None:
     """Serve the collector (Segment, Sensors, PostHog) and admin API on 127.0.0.1."""
-    from siyu.api.serve import read_server_info, serve as run_server
+    from siyu.api.serve import read_server_info
+    from siyu.api.serve import serve as run_server
 
     config = settings()
     running = read_server_info(config)
@@ -103,10 +104,17 @@ def status(json_out: JsonFlag = False) -> None:
     table.add_row("events", f"{events['total']:,}")
     table.add_row("  by carrier", _pairs(events["by_carrier"]))
     table.add_row("  by protocol", _pairs(events["by_protocol"]))
-    table.add_row("  first / last event", f"{events['first_event_time']} / {events['last_event_time']}")
+    table.add_row(
+        "  first / last event", f"{events['first_event_time']} / {events['last_event_time']}"
+    )
     table.add_row("  last received", str(events["last_received_at"]))
-    table.add_row("orders", f"{data['orders']['total']:,} (net ¥{data['orders']['net_revenue_fen'] / 100:,.2f})")
-    table.add_row("sources / items / channels", f"{data['sources']} / {data['items']} / {data['channels']}")
+    table.add_row(
+        "orders",
+        f"{data['orders']['total']:,} (net ¥{data['orders']['net_revenue_fen'] / 100:,.2f})",
+    )
+    table.add_row(
+        "sources / items / channels", f"{data['sources']} / {data['items']} / {data['channels']}"
+    )
     table.add_row("quarantine", f"{data['quarantine']['total']:,}")
     for reason in data["quarantine"]["top_reasons"]:
         table.add_row("", f"{reason['count']:,} × [{reason['protocol']}] {reason['reason']}")
@@ -153,8 +161,13 @@ def sources_list(
     table = Table("source", "name", "carrier", "app id", "project", "write key", "enabled")
     for s in sources:
         table.add_row(
-            s["source_id"], s["name"], s["carrier"], s["app_id"] or "", s["project"] or "",
-            s["write_key"], "no" if s["disabled"] else "yes",
+            s["source_id"],
+            s["name"],
+            s["carrier"],
+            s["app_id"] or "",
+            s["project"] or "",
+            s["write_key"],
+            "no" if s["disabled"] else "yes",
         )
     console.print(table)
 
@@ -218,7 +231,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 7,
     json_out: JsonFlag = False,
 ) -> None:
-    """Generate the book-shop demo (公众号, 小程序, 企业微信, app, orders, referrals) and load it."""
+    """Generate and load the book-shop demo (公众号, 小程序, 企业微信, app, orders, 裂变)."""
     with _backend() as backend, progress_bar(not json_out) as progress:
         summary = backend.run_job("demo", {"users": users, "days": days, "seed": seed}, progress)
     if json_out:

@@ -9,11 +9,11 @@ loop never waits on the database, and commits stay few under a burst.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
 import time
-import hashlib
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field

@@ -128,14 +128,27 @@ EVENT_SCHEMA: Final = pa.schema(
 
 
 def records_to_arrow(records: list[EventRecord]) -> pa.Table:
-    """Columns of ``records`` as an Arrow table in ``EVENT_SCHEMA`` order."""
-    names = EVENT_SCHEMA.names
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    appenders = [columns[name].append for name in names]
+    """Columns of ``records`` as an Arrow table in ``EVENT_SCHEMA`` order.
+
+    The identities map is built from flat offsets, keys and values: converting Python
+    dicts or tuples into a MapArray one row at a time is an order of magnitude slower.
+    """
+    offsets = [0]
+    keys: list[str] = []
+    values: list[str] = []
     for record in records:
-        for name, append in zip(names, appenders, strict=True):
-            value = getattr(record, name)
-            append(list(value.items()) if name == "identities" else value)
-    return pa.table(
-        [pa.array(columns[f.name], type=f.type) for f in EVENT_SCHEMA], schema=EVENT_SCHEMA
+        ids = record.identities
+        if ids:
+            keys.extend(ids)
+            values.extend(ids.values())
+        offsets.append(len(keys))
+    identities = pa.MapArray.from_arrays(
+        pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(values, pa.string())
     )
+    columns = [
+        identities
+        if f.name == "identities"
+        else pa.array([getattr(r, f.name) for r in records], type=f.type)
+        for f in EVENT_SCHEMA
+    ]
+    return pa.table(columns, schema=EVENT_SCHEMA)

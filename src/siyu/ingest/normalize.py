@@ -21,7 +21,9 @@ MAX_ID_LENGTH: Final = 255
 MAX_EVENT_NAME_LENGTH: Final = 100
 
 #: Junk values clients send in place of a missing id; never treated as an identifier.
-JUNK_IDS: Final = frozenset({"", "null", "none", "undefined", "nil", "nan", "0", "-1", "[object object]"})
+JUNK_IDS: Final = frozenset(
+    {"", "null", "none", "undefined", "nil", "nan", "0", "-1", "[object object]"}
+)
 
 #: Identity-type aliases seen in the wild, mapped to siyu's type names.
 IDENTITY_ALIASES: Final = {

@@ -42,8 +42,18 @@ ROUTES: Final = frozenset({*_TYPES, "batch"})
 
 #: Trait keys that are identifiers, copied into ``identities`` as well as kept as traits.
 _IDENTITY_TRAITS: Final = frozenset(
-    {"phone", "mobile", "email", "unionid", "mp_openid", "oa_openid", "openid",
-     "wecom_external_userid", "external_userid", "member_id"}
+    {
+        "phone",
+        "mobile",
+        "email",
+        "unionid",
+        "mp_openid",
+        "oa_openid",
+        "openid",
+        "wecom_external_userid",
+        "external_userid",
+        "member_id",
+    }
 )
 
 
@@ -123,9 +133,7 @@ def _record(
 ) -> EventRecord:
     raw = item.get("type")
     if raw not in _TYPES:
-        raise RecordRejected(
-            f"type {raw!r} is not one of: {', '.join(_TYPES)}"
-        )
+        raise RecordRejected(f"type {raw!r} is not one of: {', '.join(_TYPES)}")
     record_type, fixed_name = _TYPES[raw]
     size = len(orjson.dumps(item))
     if size > MAX_MESSAGE_BYTES:
@@ -244,4 +252,3 @@ def _raw(item: Any) -> bytes:
         return orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
     except (TypeError, orjson.JSONEncodeError):
         return repr(item).encode()
-

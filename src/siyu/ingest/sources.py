@@ -89,9 +89,7 @@ class SourceRegistry:
                 "starting with a letter or digit (e.g. miniprogram, app-ios)"
             )
         if carrier not in CARRIERS:
-            raise SourceError(
-                f"carrier {carrier!r} is not one of: {', '.join(sorted(CARRIERS))}"
-            )
+            raise SourceError(f"carrier {carrier!r} is not one of: {', '.join(sorted(CARRIERS))}")
         key = write_key or secrets.token_urlsafe(24)
         if len(key) < 16:
             raise SourceError("a write key must be at least 16 characters long")

@@ -59,6 +59,7 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self._write_lock = threading.Lock()
+        self._writer: duckdb.DuckDBPyConnection | None = None
         self._next_seq = 1
         if not read_only:
             self._migrate()
@@ -73,7 +74,7 @@ class Warehouse:
                 f"no siyu data at {settings.home.resolve()}; run `siyu init` or `siyu demo` first"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": settings.duckdb_memory_limit,
             "threads": settings.duckdb_threads,
             "preserve_insertion_order": False,
@@ -101,6 +102,9 @@ class Warehouse:
 
     def close(self) -> None:
         with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             if not self.read_only:
                 self._con.execute("CHECKPOINT")
             self._con.close()
@@ -109,7 +113,11 @@ class Warehouse:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside one transaction that holds the process's write lock."""
         with self._write_lock:
-            cur = self.cursor()
+            # One long-lived writer cursor: opening a cursor per commit costs more than
+            # the commit itself at collector rates.
+            if self._writer is None:
+                self._writer = self.cursor()
+            cur = self._writer
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -118,8 +126,6 @@ class Warehouse:
                 raise
             else:
                 cur.execute("COMMIT")
-            finally:
-                cur.close()
 
     def reserve_seq(self, count: int) -> int:
         """First of ``count`` consecutive ``seq`` numbers; call inside `transaction`."""
@@ -129,9 +135,7 @@ class Warehouse:
 
     # -- writes -----------------------------------------------------------------------
 
-    def append_events(
-        self, events: pa.Table, quarantine: pa.Table | None = None
-    ) -> AppendResult:
+    def append_events(self, events: pa.Table, quarantine: pa.Table | None = None) -> AppendResult:
         """Append events (duplicates by ``event_id`` ignored) and quarantined records.
 
         One transaction, committed before returning. ``item_set`` / ``item_delete``

@@ -1,0 +1,209 @@
+"""HTTP ingestion throughput: Segment /v1/batch from a separate load process, durable.
+
+Starts `siyu serve` on a fresh data directory, sends ``--events`` events in batches of
+``--batch`` from ``--connections`` keep-alive connections in a separate process, and
+counts what the server acknowledged. Then times DuckDB appending the same records
+(Arrow -> INSERT OR IGNORE, one commit per ``--batch * 50`` rows) into an identical
+table: the speed limit we chase. Prints one JSON line; repeat with ``--runs`` for medians.
+
+    uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_bodies(write_key: str, events: int, batch: int, seed: str) -> list[bytes]:
+    bodies = []
+    for start in range(0, events, batch):
+        items = [
+            {
+                "type": "track",
+                "event": ("view_item", "add_to_cart", "checkout", "order_paid")[i % 4],
+                "userId": f"member-{i % 50_000}",
+                "anonymousId": f"anon-{i % 80_000}",
+                "messageId": f"{seed}-{i}",
+                "timestamp": "2026-11-20T10:00:00.000Z",
+                "properties": {"sku": f"book-{i % 997}", "price_fen": 3900 + i % 5000},
+                "context": {
+                    "library": {"name": "analytics-python", "version": "2.4.0"},
+                    "traits": {"unionid": f"oUnion{i % 50_000}"},
+                },
+            }
+            for i in range(start, min(start + batch, events))
+        ]
+        bodies.append(
+            orjson.dumps({"batch": items, "writeKey": write_key, "sentAt": "2026-11-20T10:00:01Z"})
+        )
+    return bodies
+
+
+def _sender(port: int, bodies: list[bytes], out: list[int]) -> None:
+    con = http.client.HTTPConnection("127.0.0.1", port)
+    accepted = 0
+    for body in bodies:
+        while True:
+            con.request("POST", "/v1/batch", body, {"Content-Type": "application/json"})
+            answer = con.getresponse()
+            data = answer.read()
+            if answer.status == 200:
+                accepted += orjson.loads(data)["accepted"]
+                break
+            if answer.status != 503:
+                raise RuntimeError(f"{answer.status}: {data[:200]!r}")
+            time.sleep(0.05)
+    out.append(accepted)
+
+
+def load_process(port: int, bodies: list[bytes], connections: int, queue: mp.Queue) -> None:
+    """Runs in its own process: sends every body, reports (accepted, seconds)."""
+    shares = [bodies[i::connections] for i in range(connections)]
+    out: list[int] = []
+    threads = [threading.Thread(target=_sender, args=(port, s, out)) for s in shares]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queue.put((sum(out), time.perf_counter() - start))
+
+
+def run_http(events: int, batch: int, connections: int) -> dict[str, float]:
+    home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
+    env = {**os.environ, "SIYU_HOME": str(home)}
+    siyu = [sys.executable, "-m", "siyu"]
+    made = subprocess.run(
+        [*siyu, "sources", "add", "bench", "--carrier", "server", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = json.loads(made.stdout)["write_key"]
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen(
+        [*siyu, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                c.request("GET", "/health")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8])
+        queue: mp.Queue = mp.Queue()
+        proc = mp.Process(target=load_process, args=(port, bodies, connections, queue))
+        proc.start()
+        accepted, seconds = queue.get()
+        proc.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    stored = subprocess.run(
+        [*siyu, "status", "--json"], env=env, check=True, capture_output=True, text=True
+    )
+    total = json.loads(stored.stdout)["events"]["total"]
+    return {
+        "accepted": accepted,
+        "stored": total,
+        "seconds": seconds,
+        "events_per_s": accepted / seconds,
+        "home": str(home),
+        "key": key,
+    }
+
+
+def run_raw(events: int, batch: int, key: str) -> dict[str, float]:
+    """DuckDB's own append rate for the same records, parsed outside the timing."""
+    from siyu.config import Settings
+    from siyu.ingest import segment
+    from siyu.ingest.model import records_to_arrow
+    from siyu.ingest.sources import Source
+    from siyu.storage import Warehouse
+
+    source = Source("bench", "bench", key, "server", None, None, None)  # type: ignore[arg-type]
+    records = []
+    for body in make_bodies(key, events, batch, uuid.uuid4().hex[:8]):
+        parsed, _ = segment.parse(orjson.loads(body), "batch", source, 1_763_600_000_000_000)
+        records.extend(parsed)
+    home = Path(tempfile.mkdtemp(prefix="siyu-raw-"))
+    wh = Warehouse.open(Settings(home=home))
+    chunk = batch * 50
+    tables = [records_to_arrow(records[i : i + chunk]) for i in range(0, len(records), chunk)]
+    start = time.perf_counter()
+    for table in tables:
+        wh.append_events(table)
+    seconds = time.perf_counter() - start
+    wh.close()
+    return {"seconds": seconds, "events_per_s": len(records) / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    http_rates, raw_rates, ratios = [], [], []
+    for _ in range(args.runs):
+        h = run_http(args.events, args.batch, args.connections)
+        if h["stored"] != args.events or h["accepted"] != args.events:
+            raise SystemExit(f"lost events: {h}")
+        r = run_raw(args.events, args.batch, h["key"])
+        http_rates.append(h["events_per_s"])
+        raw_rates.append(r["events_per_s"])
+        ratios.append(h["events_per_s"] / r["events_per_s"])
+        print(
+            json.dumps(
+                {
+                    "run": len(ratios),
+                    "http_events_per_s": round(h["events_per_s"]),
+                    "duckdb_raw_events_per_s": round(r["events_per_s"]),
+                    "fraction_of_raw": round(ratios[-1], 3),
+                }
+            ),
+            file=sys.stderr,
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "ingest_segment_batch",
+                "events": args.events,
+                "batch": args.batch,
+                "connections": args.connections,
+                "runs": args.runs,
+                "http_events_per_s_median": round(statistics.median(http_rates)),
+                "duckdb_raw_events_per_s_median": round(statistics.median(raw_rates)),
+                "fraction_of_raw_median": round(statistics.median(ratios), 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
