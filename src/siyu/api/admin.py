@@ -28,6 +28,8 @@ class SourceCreate(BaseModel):
     carrier: str = "web"
     app_id: str | None = None
     project: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
 
 
 class JobCreate(BaseModel):
@@ -80,6 +82,8 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
                     carrier=body.carrier,
                     app_id=body.app_id,
                     project=body.project,
+                    wechat_token=body.wechat_token,
+                    wechat_aes_key=body.wechat_aes_key,
                 )
             )
         except SourceError as exc:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from siyu import __version__
-from siyu.api import admin, posthog, segment, sensors
+from siyu.api import admin, posthog, segment, sensors, wechat
 from siyu.jobs import JobRunner
 from siyu.runtime import Runtime
 
@@ -34,6 +34,7 @@ def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(segment.router(runtime))
+    app.include_router(wechat.router(runtime))
     app.include_router(sensors.router(runtime))
     app.include_router(posthog.router(runtime))
     app.include_router(admin.router(runtime, JobRunner(runtime), app.state.admin_token))

@@ -133,18 +133,34 @@ def sources_add(
     name: Annotated[str | None, typer.Option(help="display name")] = None,
     app_id: Annotated[str | None, typer.Option("--app-id", help="WeChat appid")] = None,
     project: Annotated[str | None, typer.Option(help="Sensors project name")] = None,
+    wechat_token: Annotated[
+        str | None, typer.Option("--wechat-token", help="official-account callback Token")
+    ] = None,
+    wechat_aes_key: Annotated[
+        str | None, typer.Option("--wechat-aes-key", help="EncodingAESKey (safe mode)")
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Create a source and print its write key."""
+    """Create a source and print its write key (and its WeChat callback URL)."""
     with _backend() as backend:
         source = backend.add_source(
-            source_id=source_id, carrier=carrier, name=name, app_id=app_id, project=project
+            source_id=source_id,
+            carrier=carrier,
+            name=name,
+            app_id=app_id,
+            project=project,
+            wechat_token=wechat_token,
+            wechat_aes_key=wechat_aes_key,
         )
     if json_out:
         print_json(source)
     else:
         console.print(f"source [bold]{source['source_id']}[/] created; write key:")
         console.print(source["write_key"], soft_wrap=True, highlight=False)
+        if source.get("wechat_token"):
+            console.print(
+                f"WeChat server URL (服务器地址): https://<your host>/wechat/{source['source_id']}"
+            )
 
 
 @sources_app.command("list")

@@ -35,17 +35,26 @@ class Source:
     project: str | None
     created_at: datetime
     disabled: bool = False
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
 
     def public(self, *, reveal_key: bool = False) -> dict[str, Any]:
-        """A JSON-ready view; the write key is masked unless asked for."""
+        """A JSON-ready view; secrets are masked unless asked for."""
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
         if not reveal_key:
-            data["write_key"] = self.write_key[:4] + "…" + self.write_key[-4:]
+            for secret in ("write_key", "wechat_token", "wechat_aes_key"):
+                if data[secret]:
+                    data[secret] = data[secret][:4] + "…" + data[secret][-4:]
         return data
 
 
-_COLUMNS = "source_id, name, write_key, carrier, app_id, project, created_at, disabled"
+_COLUMNS = (
+    "source_id, name, write_key, carrier, app_id, project, created_at, disabled,"
+    " wechat_token, wechat_aes_key"
+)
+_WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
 class SourceRegistry:
@@ -69,6 +78,13 @@ class SourceRegistry:
         source = self._by_key.get(write_key)
         return source if source is not None and not source.disabled else None
 
+    def by_id(self, source_id: str) -> Source | None:
+        """The enabled source named ``source_id``, or None."""
+        for source in self._by_key.values():
+            if source.source_id == source_id and not source.disabled:
+                return source
+        return None
+
     def list(self) -> list[Source]:
         return sorted(self._by_key.values(), key=lambda s: s.created_at)
 
@@ -81,8 +97,15 @@ class SourceRegistry:
         app_id: str | None = None,
         project: str | None = None,
         write_key: str | None = None,
+        wechat_token: str | None = None,
+        wechat_aes_key: str | None = None,
     ) -> Source:
-        """Create a source with a new random write key (or the given one)."""
+        """Create a source with a new random write key (or the given one).
+
+        An official-account source (carrier ``oa``) with ``wechat_token`` receives the
+        account's server callbacks at ``/wechat/<source_id>``; ``wechat_aes_key`` (the
+        43-character EncodingAESKey) enables compatible and safe mode.
+        """
         if not _SOURCE_ID.match(source_id):
             raise SourceError(
                 f"source id {source_id!r} must be 1-63 lowercase letters, digits, '-' or '_', "
@@ -90,6 +113,17 @@ class SourceRegistry:
             )
         if carrier not in CARRIERS:
             raise SourceError(f"carrier {carrier!r} is not one of: {', '.join(sorted(CARRIERS))}")
+        if wechat_token is not None and not _WECHAT_TOKEN.match(wechat_token):
+            raise SourceError(
+                "the WeChat token must be 3-32 letters or digits, as the official-account "
+                "admin page (基本配置 > 服务器配置) requires"
+            )
+        if wechat_aes_key is not None and not _AES_KEY.match(wechat_aes_key):
+            raise SourceError("the EncodingAESKey must be exactly 43 letters or digits")
+        if (wechat_token or wechat_aes_key) and not app_id:
+            raise SourceError("a WeChat callback source needs --app-id (the account's appid)")
+        if wechat_aes_key and not wechat_token:
+            raise SourceError("an EncodingAESKey needs the WeChat token too")
         key = write_key or secrets.token_urlsafe(24)
         if len(key) < 16:
             raise SourceError("a write key must be at least 16 characters long")
@@ -105,10 +139,12 @@ class SourceRegistry:
             app_id=app_id,
             project=project,
             created_at=datetime.now(UTC).replace(tzinfo=None),
+            wechat_token=wechat_token,
+            wechat_aes_key=wechat_aes_key,
         )
         with self._warehouse.transaction() as cur:
             cur.execute(
-                f"INSERT INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     source.source_id,
                     source.name,
@@ -118,6 +154,8 @@ class SourceRegistry:
                     source.project,
                     source.created_at,
                     source.disabled,
+                    source.wechat_token,
+                    source.wechat_aes_key,
                 ],
             )
         with self._lock:

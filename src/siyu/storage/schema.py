@@ -133,6 +133,14 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        "sources: WeChat official-account callback token and EncodingAESKey",
+        (
+            "ALTER TABLE sources ADD COLUMN wechat_token VARCHAR",
+            "ALTER TABLE sources ADD COLUMN wechat_aes_key VARCHAR",
+        ),
+    ),
 )
 
 #: Tables every backend exposes under the same names.
