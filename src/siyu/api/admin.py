@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from siyu.ingest.sources import SourceError
 from siyu.ingest.status import warehouse_status
 from siyu.jobs import JobError, JobRunner
+from siyu.pipeline.runner import PipelineError, run_daily
 from siyu.runtime import Runtime
 
 
@@ -97,6 +99,17 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
         except SourceError as exc:
             raise HTTPException(404, str(exc)) from None
         return source.public()
+
+    @api.get("/pipeline/daily")
+    async def pipeline_daily(
+        engine: str = "duckdb", start: date | None = None, end: date | None = None
+    ) -> dict[str, Any]:
+        try:
+            return await run_in_threadpool(
+                lambda: run_daily(runtime, engine=engine, start=start, end=end)
+            )
+        except PipelineError as exc:
+            raise HTTPException(422, str(exc)) from None
 
     @api.post("/jobs", status_code=202)
     async def start_job(body: JobCreate) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, Protocol
 
 import httpx
 
-from siyu.api.serve import ServerInfo, read_server_info
+from siyu.api.discovery import ServerInfo, read_server_info
 from siyu.config import Settings
 from siyu.exceptions import SiyuError
 from siyu.ingest.status import warehouse_status
@@ -39,6 +40,8 @@ class Backend(Protocol):
     def run_job(
         self, kind: str, arguments: dict[str, Any], progress: Progress
     ) -> dict[str, Any]: ...
+
+    def daily(self, engine: str, start: date | None, end: date | None) -> dict[str, Any]: ...
 
 
 class LocalBackend:
@@ -65,6 +68,11 @@ class LocalBackend:
 
     def run_job(self, kind: str, arguments: dict[str, Any], progress: Progress) -> dict[str, Any]:
         return job_function(kind)(self.runtime, arguments, progress)
+
+    def daily(self, engine: str, start: date | None, end: date | None) -> dict[str, Any]:
+        from siyu.pipeline.runner import run_daily  # deferred: Ibis is slow to import
+
+        return run_daily(self.runtime, engine=engine, start=start, end=end)
 
 
 class RemoteError(SiyuError):
@@ -125,6 +133,16 @@ class RemoteBackend:
         if job["state"] == "failed":
             raise RemoteError(job["error"] or f"the {kind} job failed")
         result: dict[str, Any] = job["result"]
+        return result
+
+    def daily(self, engine: str, start: date | None, end: date | None) -> dict[str, Any]:
+        params = {"engine": engine, "start": start, "end": end}
+        result: dict[str, Any] = self._call(
+            "GET",
+            "/pipeline/daily",
+            params={k: str(v) for k, v in params.items() if v is not None},
+            timeout=600,
+        )
         return result
 
 

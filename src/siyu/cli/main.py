@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +15,7 @@ from rich.table import Table
 from siyu import __version__
 from siyu.cli.backend import Backend, open_backend
 from siyu.cli.output import console, fail, print_json, progress_bar
+from siyu.cli.reports import print_daily, print_demo
 from siyu.config import Settings
 from siyu.exceptions import SiyuError
 from siyu.ingest.model import CARRIERS
@@ -24,7 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 sources_app = typer.Typer(help="Sources and their write keys (数据源).", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Scheduled computations (管道).", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+app.add_typer(pipeline_app, name="pipeline")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -74,7 +79,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
 ) -> None:
     """Serve the collector (Segment, Sensors, PostHog) and admin API on 127.0.0.1."""
-    from siyu.api.serve import read_server_info
+    from siyu.api.discovery import read_server_info
     from siyu.api.serve import serve as run_server
 
     config = settings()
@@ -240,20 +245,47 @@ def import_file(
         console.print(f"  {count:,} × {reason}")
 
 
+@pipeline_app.command("daily")
+def pipeline_daily(
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or spark (local mode)")] = "duckdb",
+    start: Annotated[str | None, typer.Option(help="first local day, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="last local day, YYYY-MM-DD")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The daily pipeline: actors, newcomers, next-day retention, orders, funnel."""
+    first, last = _date_option(start, "--start"), _date_option(end, "--end")
+    with _backend() as backend:
+        summary = backend.daily(engine, first, last)
+    if json_out:
+        print_json(summary)
+    else:
+        print_daily(summary)
+
+
 @app.command()
 def demo(
     users: Annotated[int, typer.Option(min=10, max=5_000_000, help="persons to simulate")] = 50_000,
     days: Annotated[int, typer.Option(min=1, max=3650, help="days of history")] = 90,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 7,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="delete the existing data directory's data first")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Generate and load the book-shop demo (公众号, 小程序, 企业微信, app, orders, 裂变)."""
+    first = _date_option(start, "--start")
+    if fresh:
+        _wipe_data(settings())
+    arguments: dict[str, Any] = {"users": users, "days": days, "seed": seed}
+    if first:
+        arguments["start"] = first.isoformat()
     with _backend() as backend, progress_bar(not json_out) as progress:
-        summary = backend.run_job("demo", {"users": users, "days": days, "seed": seed}, progress)
+        summary = backend.run_job("demo", arguments, progress)
     if json_out:
         print_json(summary)
     else:
-        console.print(summary)
+        print_demo(summary)
 
 
 @contextmanager
@@ -264,6 +296,28 @@ def _backend() -> Iterator[Backend]:
             yield backend
     except SiyuError as exc:
         fail(str(exc))
+
+
+def _date_option(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag} {value!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-01")
+        raise
+
+
+def _wipe_data(config: Settings) -> None:
+    """Remove the warehouse and snapshots of ``config.home`` (for `siyu demo --fresh`)."""
+    from siyu.api.discovery import read_server_info
+
+    running = read_server_info(config)
+    if running is not None:
+        fail(f"`siyu serve` (pid {running.pid}) is using {config.home}; stop it before --fresh")
+    for name in ("siyu.duckdb", "siyu.duckdb.wal"):
+        (config.home / name).unlink(missing_ok=True)
+    shutil.rmtree(config.lake_path, ignore_errors=True)
 
 
 def _pairs(mapping: dict[str, int]) -> str:

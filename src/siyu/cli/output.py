@@ -52,12 +52,10 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
         console=errors,
         transient=False,
     )
-    tasks: dict[str, TaskID] = {}
+    task: TaskID = bar.add_task("starting", total=None)
 
     def report(label: str, done: int, total: int | None = None) -> None:
-        if label not in tasks:
-            tasks[label] = bar.add_task(label, total=total)
-        bar.update(tasks[label], completed=done, total=total)
+        bar.update(task, description=label, completed=done, total=total)
 
     with bar:
         yield report

@@ -14,17 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
-from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from siyu.config import Settings
 from siyu.storage.exceptions import SchemaTooNew, StorageLocked
 from siyu.storage.schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    from ibis.backends.duckdb import Backend as DuckDBBackend
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class Warehouse:
 
     def ibis(self) -> DuckDBBackend:
         """An Ibis backend over a fresh cursor (one per thread)."""
+        import ibis  # deferred: importing Ibis costs a second the CLI mostly does not need
+
         return ibis.duckdb.from_connection(self.cursor())
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""Batch pipelines over the warehouse tables, written as Ibis expressions."""
