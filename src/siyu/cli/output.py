@@ -33,7 +33,7 @@ def fail(message: str, code: int = 1) -> None:
     """Print an error that says what to do, and exit."""
     import typer
 
-    errors.print(f"[bold red]error:[/] {message}")
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
