@@ -116,3 +116,92 @@ def test_duckdb_file_survives_reopen(settings: Settings) -> None:
     con = duckdb.connect(str(settings.database_path), read_only=True)
     assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
     con.close()
+
+
+def test_bulk_loader_dedups_and_rebuilds_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("siyu.storage.warehouse.BULK_MIN_ROWS", 2)
+    wh = Warehouse.in_memory()
+    wh.append_events(records_to_arrow([_event("old")]))
+    with wh.event_loader(expected_rows=6) as load:
+        load.append(records_to_arrow([_event("a"), _event("b"), _event("a")]))
+        load.append(records_to_arrow([_event("b"), _event("old"), _event("c")]))
+    assert (load.appended, load.inserted) == (6, 3)
+    # the unique index is back: a later append of a stored id is still a duplicate
+    again = wh.append_events(records_to_arrow([_event("c"), _event("d")]))
+    assert (again.inserted, again.duplicates) == (1, 1)
+    ids = wh.cursor().execute("SELECT event_id FROM events ORDER BY seq").fetchall()
+    assert [r[0] for r in ids] == ["old", "a", "b", "c", "d"]
+    indexes = wh.cursor().execute("SELECT index_name FROM duckdb_indexes()").fetchall()
+    assert ("events_event_key",) in indexes
+
+
+def test_a_failed_bulk_load_rolls_back_and_keeps_the_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("siyu.storage.warehouse.BULK_MIN_ROWS", 2)
+    wh = Warehouse.in_memory()
+    with pytest.raises(RuntimeError), wh.event_loader(expected_rows=4) as load:
+        load.append(records_to_arrow([_event("x"), _event("y")]))
+        raise RuntimeError("the file went away")
+    assert wh.cursor().execute("SELECT count(*) FROM events").fetchone() == (0,)
+    wh.append_events(records_to_arrow([_event("x")]))
+    assert wh.append_events(records_to_arrow([_event("x")])).duplicates == 1
+
+
+def test_nested_transactions_join_the_open_one() -> None:
+    wh = Warehouse.in_memory()
+    with wh.transaction() as outer, wh.transaction() as inner:
+        assert inner is outer
+        inner.execute("INSERT INTO channels VALUES ('c1', 'n', 'qr', NULL, 'oa', 0, now())")
+    assert wh.cursor().execute("SELECT count(*) FROM channels").fetchone() == (1,)
+
+
+def test_upgrading_a_version_2_directory_keeps_its_events(settings: Settings) -> None:
+    settings.home.mkdir(parents=True)
+    con = duckdb.connect(str(settings.database_path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL)"
+    )
+    for migration in MIGRATIONS[:2]:
+        for statement in migration.statements:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, now())",
+            [migration.version, migration.name],
+        )
+    con.execute(
+        "INSERT INTO events (seq, event_id, type, event, event_time, received_at, source_id,"
+        " protocol, carrier, method, properties, context) VALUES (7, 'kept', 'track', 'x',"
+        " now(), now(), 's', 'segment', 'web', 'code', '{}', '{}')"
+    )
+    con.close()
+    wh = Warehouse.open(settings)
+    assert wh.schema_version() == MIGRATIONS[-1].version
+    assert wh.append_events(records_to_arrow([_event("kept"), _event("new")])).inserted == 1
+    rows = wh.cursor().execute("SELECT event_id, seq FROM events ORDER BY seq").fetchall()
+    assert rows[0] == ("kept", 7) and rows[1][0] == "new" and rows[1][1] > 7
+    wh.close()
+
+
+def test_event_columns_match_the_event_record() -> None:
+    from siyu.ingest.model import EVENT_SCHEMA
+    from siyu.storage.warehouse import EVENT_COLUMNS
+
+    assert EVENT_SCHEMA.names == EVENT_COLUMNS
+
+
+def test_opening_restores_an_index_a_crashed_bulk_load_left_dropped(settings: Settings) -> None:
+    wh = Warehouse.open(settings)
+    wh.append_events(records_to_arrow([_event("a")]))
+    wh.close()
+    con = duckdb.connect(str(settings.database_path))
+    con.execute("DROP INDEX events_event_key")  # as if killed between drop and rebuild
+    con.execute(
+        "INSERT INTO events SELECT * REPLACE (seq + 10 AS seq) FROM events"
+    )  # a half-written load that repeated a key
+    con.close()
+    wh = Warehouse.open(settings)
+    assert wh.cursor().execute("SELECT count(*) FROM events").fetchone() == (1,)
+    assert wh.append_events(records_to_arrow([_event("a")])).duplicates == 1
+    wh.close()

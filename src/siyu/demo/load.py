@@ -1,6 +1,6 @@
 """Load the demo data set into the warehouse; the ``demo`` job behind `siyu demo`.
 
-Events go through `Warehouse.append_events` in chunks (it assigns ``seq`` and skips ids
+Events go through `Warehouse.event_loader` in chunks (it assigns ``seq`` and skips ids
 already present, so loading the same demo twice adds nothing); channels, items and
 orders are written set-wise from registered Arrow tables.
 """
@@ -84,10 +84,12 @@ def write_demo(
             cur.unregister("_siyu_demo")
     total = data.events.num_rows
     inserted = 0
-    for offset in range(0, total, CHUNK_ROWS):
-        progress("loading events", offset, total)
-        result = warehouse.append_events(data.events.slice(offset, CHUNK_ROWS))
-        inserted += result.inserted
+    with warehouse.event_loader(total) as load:
+        for offset in range(0, total, CHUNK_ROWS):
+            progress("loading events", offset, total)
+            load.append(data.events.slice(offset, CHUNK_ROWS))
+        progress("indexing", total, total)
+    inserted = load.inserted
     progress("loading orders", total, total)
     with warehouse.transaction() as cur:
         cur.register("_siyu_demo", data.orders)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from siyu.storage.exceptions import StorageError
-from siyu.storage.schema import TABLES
+from siyu.storage.schema import SNAPSHOT_EXCLUDE, TABLES
 from siyu.storage.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -42,8 +42,11 @@ def export_snapshot(
                 raise StorageError(f"unknown table {table!r}; known: {', '.join(TABLES)}")
             final = lake / f"{table}.parquet"
             tmp = lake / f".{table}.{uuid.uuid4().hex}.parquet"
+            excluded = SNAPSHOT_EXCLUDE.get(table)
+            columns = f"* EXCLUDE ({', '.join(excluded)})" if excluded else "*"
             cur.execute(
-                f"COPY (SELECT * FROM {table}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+                f"COPY (SELECT {columns} FROM {table}) TO '{tmp}'"
+                " (FORMAT parquet, COMPRESSION zstd)"
             )
             tmp.replace(final)
             written[table] = final

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,47 @@ from siyu.storage.schema import MIGRATIONS
 
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend as DuckDBBackend
+
+
+#: Loads at least this big (and half the table) rebuild the dedup index instead.
+BULK_MIN_ROWS = 500_000
+
+#: Event columns a loader may supply; ``seq`` and ``event_key`` are the warehouse's.
+EVENT_COLUMNS = [
+    "event_id",
+    "type",
+    "event",
+    "event_time",
+    "client_time",
+    "sent_at",
+    "received_at",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "identities",
+    "source_id",
+    "protocol",
+    "carrier",
+    "app_id",
+    "library",
+    "library_version",
+    "method",
+    "properties",
+    "context",
+]
+
+
+class EventLoad:
+    """A bulk load in progress: `append` tables; ``inserted`` counts new events."""
+
+    def __init__(self, insert: Callable[[pa.Table], int]) -> None:
+        self._insert = insert
+        self.appended = 0
+        self.inserted = 0
+
+    def append(self, table: pa.Table) -> None:
+        self.appended += table.num_rows
+        self.inserted += self._insert(table)
 
 
 @dataclass(frozen=True)
@@ -59,11 +100,13 @@ class Warehouse:
         self._con = con
         self.path = path
         self.read_only = read_only
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self._writer: duckdb.DuckDBPyConnection | None = None
+        self._depth = 0
         self._next_seq = 1
         if not read_only:
             self._migrate()
+            self._ensure_event_index()
         self._next_seq = int(self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events") or 1)
 
     @classmethod
@@ -114,14 +157,27 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor inside one transaction that holds the process's write lock."""
+        """A cursor inside one transaction that holds the process's write lock.
+
+        Re-entrant: a nested call on the same thread joins the open transaction, so a
+        bulk load can hold one transaction while helpers it calls write too.
+        """
         with self._write_lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    assert self._writer is not None
+                    yield self._writer
+                finally:
+                    self._depth -= 1
+                return
             # One long-lived writer cursor: opening a cursor per commit costs more than
             # the commit itself at collector rates.
             if self._writer is None:
                 self._writer = self.cursor()
             cur = self._writer
             cur.execute("BEGIN TRANSACTION")
+            self._depth = 1
             try:
                 yield cur
             except BaseException:
@@ -129,6 +185,8 @@ class Warehouse:
                 raise
             else:
                 cur.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def reserve_seq(self, count: int) -> int:
         """First of ``count`` consecutive ``seq`` numbers; call inside `transaction`."""
@@ -149,15 +207,7 @@ class Warehouse:
         inserted = 0
         with self.transaction() as cur:
             if n:
-                start = self.reserve_seq(n)
-                batch = events.append_column("seq", pa.array(range(start, start + n), pa.int64()))
-                cur.register("_siyu_batch", batch)
-                inserted = _count(
-                    cur.execute("INSERT OR IGNORE INTO events BY NAME SELECT * FROM _siyu_batch")
-                )
-                if pc.any(pc.starts_with(events["type"], "item_")).as_py():
-                    _upsert_items(cur)
-                cur.unregister("_siyu_batch")
+                inserted = self._insert_events(cur, events, rebuilding=False)
             if quarantine is not None and quarantined:
                 cur.register("_siyu_quarantine", quarantine)
                 cur.execute(
@@ -165,6 +215,94 @@ class Warehouse:
                 )
                 cur.unregister("_siyu_quarantine")
         return AppendResult(inserted=inserted, duplicates=n - inserted, quarantined=quarantined)
+
+    @contextmanager
+    def event_loader(self, expected_rows: int) -> Iterator[EventLoad]:
+        """An `EventLoad` for appending many events (imports, the demo).
+
+        Small loads append one transaction per table, like the collector, so the write
+        lock is held briefly. A load of at least ``BULK_MIN_ROWS`` and half the table
+        runs in one transaction: it drops the dedup index, appends without checks,
+        deletes repeated keys in one pass at the end and rebuilds the index — several
+        times faster than maintaining the index row by row. Either way ids already
+        stored or repeated are skipped; ``EventLoad.inserted`` is final once the block
+        exits.
+        """
+        existing = int(self._scalar("SELECT count(*) FROM events") or 0)
+        if expected_rows < BULK_MIN_ROWS or expected_rows < existing // 2:
+            load = EventLoad(lambda table: self.append_events(table).inserted)
+            yield load
+            return
+        with self._write_lock:
+            # DuckDB keeps enforcing an index dropped inside the open transaction, so the
+            # drop commits first; the write lock keeps every other writer out until the
+            # index is back (or restored by `_ensure_event_index` if the load fails).
+            with self.transaction() as cur:
+                cur.execute("DROP INDEX events_event_key")
+            try:
+                with self.transaction() as cur:
+                    first_seq = self._next_seq
+                    load = EventLoad(lambda table: self._insert_events(cur, table, rebuilding=True))
+                    yield load
+                    load.inserted -= self._delete_repeated_events(cur, first_seq)
+                    cur.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
+            finally:
+                self._ensure_event_index()
+
+    def _delete_repeated_events(self, cur: duckdb.DuckDBPyConnection, from_seq: int) -> int:
+        """Delete all but the first (lowest ``seq``) row of each repeated key."""
+        return _count(
+            cur.execute(
+                "DELETE FROM events WHERE seq >= ? AND rowid IN ("
+                " SELECT rowid FROM events WHERE event_key IN ("
+                "  SELECT event_key FROM events GROUP BY event_key HAVING count(*) > 1)"
+                " QUALIFY row_number() OVER (PARTITION BY event_key ORDER BY seq) > 1)",
+                [from_seq],
+            )
+        )
+
+    def _ensure_event_index(self) -> None:
+        """Restore the dedup index if a bulk load died without rebuilding it."""
+        if self.read_only:
+            return
+        present = self._scalar(
+            "SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'events_event_key'"
+        )
+        if present:
+            return
+        # Two transactions: an index built in the transaction that deleted committed
+        # rows still sees them.
+        with self.transaction() as cur:
+            self._delete_repeated_events(cur, 0)
+        with self.transaction() as cur:
+            cur.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
+
+    def _insert_events(
+        self, cur: duckdb.DuckDBPyConnection, events: pa.Table, *, rebuilding: bool
+    ) -> int:
+        n = events.num_rows
+        if not n:
+            return 0
+        start = self.reserve_seq(n)
+        batch = events.select(EVENT_COLUMNS).append_column(
+            "seq", pa.array(range(start, start + n), pa.int64())
+        )
+        # While rebuilding there is no index: rows go in unchecked and `event_loader`
+        # removes repeats once at the end.
+        verb = "INSERT" if rebuilding else "INSERT OR IGNORE"
+        cur.register("_siyu_batch", batch)
+        try:
+            inserted = _count(
+                cur.execute(
+                    f"{verb} INTO events BY NAME"
+                    " SELECT *, md5_number(event_id) AS event_key FROM _siyu_batch"
+                )
+            )
+            if pc.any(pc.starts_with(batch["type"], "item_")).as_py():
+                _upsert_items(cur)
+        finally:
+            cur.unregister("_siyu_batch")
+        return inserted
 
     # -- reads ------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,16 +34,15 @@ from siyu.ingest.importers.reading import (
     open_source,
     read_error,
 )
-from siyu.ingest.model import EVENT_SCHEMA
 from siyu.progress import Progress, no_progress
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
+from siyu.storage.warehouse import EVENT_COLUMNS, EventLoad
 
 #: Rows per write transaction: big enough to amortise index maintenance, small enough
 #: that the collector (which shares the write lock) waits a few seconds at most.
 CHUNK_ROWS: Final = 1_000_000
 TOP_REASONS: Final = 20
-_EVENT_COLUMNS: Final = ", ".join(["seq", *EVENT_SCHEMA.names])
 _ORDER_UPDATABLE: Final = (
     "member_id",
     "user_id",
@@ -148,9 +146,16 @@ def run_import(
         progress("importing", 0, total)
         try:
             batches = reader.sql(query, params=params).to_arrow_reader(chunk_rows)
-            for batch in batches:
-                _write_batch(warehouse, kind, pa.Table.from_batches([batch]), import_id, now, tally)
-                progress("importing", tally.total, total)
+            expected = 0 if kind == "orders" else total
+            with warehouse.event_loader(expected) as load:
+                for batch in batches:
+                    table = pa.Table.from_batches([batch])
+                    _write_batch(warehouse, load, kind, table, import_id, now, tally)
+                    progress("importing", tally.total, total)
+                progress("indexing", tally.total, total)
+            if kind != "orders":
+                tally.accepted = load.inserted
+                tally.duplicate = load.appended - load.inserted
         except duckdb.Error as exc:
             raise read_error(path, file_format, exc) from None
     except ImportFailed as exc:
@@ -206,6 +211,7 @@ def run_import_job(runtime: Runtime, args: dict[str, Any], progress: Progress) -
 
 def _write_batch(
     warehouse: Warehouse,
+    load: EventLoad,
     kind: ImportKind,
     batch: pa.Table,
     import_id: str,
@@ -222,43 +228,10 @@ def _write_batch(
             tally.reasons[str(item["values"])] += int(item["counts"])
     if kind == "orders":
         _write_orders(warehouse, good, tally)
-    else:
-        _write_events(warehouse, good, tally)
+    elif good.num_rows:
+        load.append(good.select(EVENT_COLUMNS))
     if n_rejected:
         _write_quarantine(warehouse, batch.filter(rejected_mask), kind, import_id, now)
-
-
-def _write_events(warehouse: Warehouse, good: pa.Table, tally: _Tally) -> None:
-    """Insert new events; ids already stored (or repeated in the batch) are duplicates.
-
-    A plain INSERT of the rows not yet stored is about twice as fast as INSERT OR IGNORE
-    on DuckDB's primary-key index; it fails only when the batch repeats an id, and then
-    the batch is written again with OR IGNORE.
-    """
-    n = good.num_rows
-    if not n:
-        return
-    for ignore in (False, True):
-        try:
-            with warehouse.transaction() as cur:
-                start = warehouse.reserve_seq(n)
-                rows = good.append_column("seq", pa.array(np.arange(start, start + n)))
-                cur.register("_siyu_batch", rows)
-                verb = "INSERT OR IGNORE" if ignore else "INSERT"
-                inserted = _count(
-                    cur.execute(
-                        f"{verb} INTO events BY NAME SELECT {_EVENT_COLUMNS} FROM _siyu_batch b "
-                        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = b.event_id)"
-                    )
-                )
-                cur.unregister("_siyu_batch")
-        except duckdb.ConstraintException:
-            if ignore:
-                raise
-            continue
-        tally.accepted += inserted
-        tally.duplicate += n - inserted
-        return
 
 
 def _write_orders(warehouse: Warehouse, good: pa.Table, tally: _Tally) -> None:
