@@ -23,7 +23,8 @@ from tests.conformance import BackendPair
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "siyu-home")
+    """A fresh data directory; bodies parse in-process (test_parser_pool covers the pool)."""
+    return Settings(home=tmp_path / "siyu-home", parse_workers=0)
 
 
 def free_port() -> int:

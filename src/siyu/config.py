@@ -6,6 +6,7 @@ snapshots Spark reads, and ``server.json`` while ``siyu serve`` runs.
 
 from __future__ import annotations
 
+import os
 import zoneinfo
 from pathlib import Path
 
@@ -26,6 +27,12 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(default=2, ge=1)
     max_group_events: int = Field(
         default=50_000, ge=1, description="most events the collector commits in one transaction"
+    )
+    parse_workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
+        ge=0,
+        le=64,
+        description="processes parsing request bodies (0: parse in the server process)",
     )
     max_pending_events: int = Field(
         default=500_000, ge=1, description="queued events past which the collector answers 503"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from siyu.config import Settings
 from siyu.ingest.collector import Collector
+from siyu.ingest.parsing import ParserPool
 from siyu.ingest.sources import SourceRegistry
 from siyu.storage import Warehouse
 
@@ -20,6 +21,7 @@ class Runtime:
     warehouse: Warehouse
     sources: SourceRegistry
     collector: Collector
+    parsers: ParserPool
 
     @classmethod
     def open(cls, settings: Settings, *, warehouse: Warehouse | None = None) -> Runtime:
@@ -29,11 +31,17 @@ class Runtime:
             max_group_events=settings.max_group_events,
             max_pending=settings.max_pending_events,
         )
-        return cls(settings, wh, SourceRegistry(wh), collector)
+        return cls(settings, wh, SourceRegistry(wh), collector, ParserPool(settings.parse_workers))
 
     def start(self) -> None:
         self.collector.start()
+        self.parsers.start()
+
+    def stop(self) -> None:
+        """Stop taking work: parser processes first, then commit what is queued."""
+        self.parsers.stop()
+        self.collector.stop()
 
     def close(self) -> None:
-        self.collector.stop()
+        self.stop()
         self.warehouse.close()

@@ -23,7 +23,7 @@ def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
         try:
             yield
         finally:
-            runtime.collector.stop()
+            runtime.stop()
 
     app = FastAPI(title="siyu", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime

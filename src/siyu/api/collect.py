@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from siyu.ingest import sources
 from siyu.ingest.collector import CollectorBusy
 from siyu.ingest.exceptions import RequestRejected
-from siyu.ingest.model import EventRecord, Rejection
+from siyu.ingest.model import EventRecord, Rejection, records_to_arrow
+from siyu.ingest.parsing import Parsed
 from siyu.ingest.sources import Source
 from siyu.runtime import Runtime
 
@@ -19,17 +21,7 @@ Parser = Callable[[], tuple[list[EventRecord], list[Rejection]]]
 
 
 def authenticate(runtime: Runtime, key: str | None) -> Source:
-    source = runtime.sources.by_key(key)
-    if source is None:
-        if not key:
-            raise RequestRejected(
-                "unauthorized",
-                "no write key: send the source's write key (`siyu sources list --reveal`)",
-            )
-        raise RequestRejected(
-            "unauthorized", "unknown or disabled write key; check `siyu sources list`"
-        )
-    return source
+    return sources.authenticate(runtime.sources.enabled(), key)
 
 
 async def ingest(
@@ -40,13 +32,18 @@ async def ingest(
         records, rejections = await run_in_threadpool(parse)
     else:
         records, rejections = parse()
+    await commit(runtime, Parsed(source, records_to_arrow(records), rejections), protocol)
+    return len(records), rejections
+
+
+async def commit(runtime: Runtime, parsed: Parsed, protocol: str) -> None:
+    """Wait until ``parsed`` is durable (or answer busy so the client retries)."""
     try:
         await runtime.collector.submit(
-            records, rejections, source_id=source.source_id, protocol=protocol
+            parsed.events, parsed.rejections, source_id=parsed.source.source_id, protocol=protocol
         )
     except CollectorBusy as exc:
         raise RequestRejected("busy", str(exc)) from None
-    return len(records), rejections
 
 
 def rejection_summary(rejections: list[Rejection], limit: int = 20) -> list[dict[str, object]]:

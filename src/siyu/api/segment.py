@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from siyu.api.body import read_body
-from siyu.api.collect import authenticate, ingest, rejection_summary
+from siyu.api.collect import commit, rejection_summary
 from siyu.api.errors import json_response, rejected
 from siyu.ingest import segment
 from siyu.ingest.exceptions import RequestRejected
@@ -14,6 +14,8 @@ from siyu.ingest.normalize import now_us
 from siyu.runtime import Runtime
 
 _JSON_TYPES = ("application/json", "text/plain", "")
+#: Bodies this big (about 15 events) are parsed in a parser process; smaller ones inline.
+POOL_PARSE_BYTES = 4 * 1024
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -37,24 +39,25 @@ def router(runtime: Runtime) -> APIRouter:
                 )
             limit = segment.MAX_BATCH_BYTES if route == "batch" else segment.MAX_MESSAGE_BYTES
             body = await read_body(request, limit)
-            payload = segment.decode(body)
-            source = authenticate(
-                runtime, segment.write_key(payload, request.headers.get("authorization"))
+            args = (
+                body,
+                route,
+                request.headers.get("authorization"),
+                runtime.sources.enabled(),
+                received_at,
             )
-            accepted, rejections = await ingest(
-                runtime,
-                source,
-                "segment",
-                len(body),
-                lambda: segment.parse(payload, route, source, received_at),
-            )
+            if len(body) >= POOL_PARSE_BYTES:
+                parsed = await runtime.parsers.run(segment.handle, *args)
+            else:
+                parsed = segment.handle(*args)
+            await commit(runtime, parsed, "segment")
         except RequestRejected as exc:
             return rejected(exc, protocol="segment")
         return json_response(
             {
                 "success": True,
-                "accepted": accepted,
-                "rejected": rejection_summary(rejections),
+                "accepted": parsed.events.num_rows,
+                "rejected": rejection_summary(parsed.rejections),
             }
         )
 

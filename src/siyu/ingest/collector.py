@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from siyu.ingest.exceptions import IngestError
-from siyu.ingest.model import EventRecord, Rejection, records_to_arrow
+from siyu.ingest.model import Rejection
 from siyu.ingest.normalize import now_us
 from siyu.storage import AppendResult, Warehouse
 from siyu.storage.warehouse import QUARANTINE_SCHEMA
@@ -38,7 +38,7 @@ class CollectorBusy(IngestError):
 
 @dataclass
 class _Submission:
-    records: list[EventRecord]
+    events: pa.Table
     rejections: list[Rejection]
     source_id: str | None
     protocol: str
@@ -99,21 +99,21 @@ class Collector:
 
     def submit_nowait(
         self,
-        records: list[EventRecord],
+        events: pa.Table,
         rejections: list[Rejection],
         *,
         source_id: str | None,
         protocol: str,
     ) -> Future[AppendResult]:
-        """Queue records for the next commit; the future resolves once they are durable."""
-        size = len(records) + len(rejections)
+        """Queue events (``EVENT_SCHEMA``) for the next commit; resolves once durable."""
+        size = events.num_rows + len(rejections)
         with self._pending_lock:
             if self._pending + size > self._max_pending and self._pending > 0:
                 raise CollectorBusy(
                     f"{self._pending:,} events are waiting to be written; retry in a second"
                 )
             self._pending += size
-        submission = _Submission(records, rejections, source_id, protocol)
+        submission = _Submission(events, rejections, source_id, protocol)
         if self._thread is None:
             raise IngestError("the collector is not running")
         self._queue.put(submission)
@@ -121,13 +121,13 @@ class Collector:
 
     async def submit(
         self,
-        records: list[EventRecord],
+        events: pa.Table,
         rejections: list[Rejection],
         *,
         source_id: str | None,
         protocol: str,
     ) -> AppendResult:
-        future = self.submit_nowait(records, rejections, source_id=source_id, protocol=protocol)
+        future = self.submit_nowait(events, rejections, source_id=source_id, protocol=protocol)
         return await asyncio.wrap_future(future)
 
     # -- the writer -------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Collector:
             if first is None:
                 break
             group = [first]
-            size = len(first.records)
+            size = first.events.num_rows
             while size < self._max_group:
                 try:
                     nxt = self._queue.get_nowait()
@@ -149,7 +149,7 @@ class Collector:
                     stopping = True
                     break
                 group.append(nxt)
-                size += len(nxt.records)
+                size += nxt.events.num_rows
             self._commit(group)
 
     def _commit(self, group: list[_Submission]) -> None:
@@ -164,7 +164,7 @@ class Collector:
         for submission in group:
             submission.future.set_result(
                 AppendResult(
-                    inserted=len(submission.records),
+                    inserted=submission.events.num_rows,
                     duplicates=0,
                     quarantined=len(submission.rejections),
                 )
@@ -184,11 +184,11 @@ class Collector:
         self._done([submission], result)
 
     def _append(self, group: list[_Submission]) -> AppendResult:
-        records = [r for s in group for r in s.records]
+        events = pa.concat_tables([s.events for s in group])
         quarantine = quarantine_table(
             [(s.source_id, s.protocol, rej) for s in group for rej in s.rejections]
         )
-        return self._warehouse.append_events(records_to_arrow(records), quarantine)
+        return self._warehouse.append_events(events, quarantine)
 
     def _done(self, group: list[_Submission], result: AppendResult) -> None:
         for submission in group:
@@ -204,7 +204,7 @@ class Collector:
 
     def _release(self, submission: _Submission) -> None:
         with self._pending_lock:
-            self._pending -= len(submission.records) + len(submission.rejections)
+            self._pending -= submission.events.num_rows + len(submission.rejections)
 
 
 def quarantine_table(rows: list[tuple[str | None, str, Rejection]]) -> pa.Table | None:

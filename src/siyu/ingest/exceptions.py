@@ -21,6 +21,9 @@ class RecordRejected(IngestError):
         super().__init__(reason)
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[RecordRejected], tuple[str]]:
+        return (type(self), (self.reason,))
+
 
 class RequestRejected(IngestError):
     """A whole request is unusable.
@@ -33,6 +36,10 @@ class RequestRejected(IngestError):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[RequestRejected], tuple[str, str]]:
+        # Raised in parser worker processes and re-raised here: keep both fields.
+        return (type(self), (self.kind, self.reason))
 
 
 class ImportFailed(IngestError):

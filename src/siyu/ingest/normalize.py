@@ -111,7 +111,9 @@ def parse_time(value: Any, field: str) -> int | None:
         if text.isdigit():
             return parse_time(int(text), field)
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            if text.endswith("z"):
+                text = text[:-1] + "Z"
+            parsed = datetime.fromisoformat(text)  # Python 3.11 reads "Z" and most ISO forms
         except ValueError:
             raise RecordRejected(
                 f"{field} {_preview(value)} is not an ISO-8601 time such as "

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
 
 from siyu.ingest.exceptions import RecordRejected, RequestRejected
-from siyu.ingest.model import EventRecord, Rejection, content_event_id
+from siyu.ingest.model import EventRecord, Rejection, content_event_id, records_to_arrow
 from siyu.ingest.normalize import (
     clean_event_name,
     clean_id,
@@ -22,7 +23,8 @@ from siyu.ingest.normalize import (
     normalise_identities,
     parse_time,
 )
-from siyu.ingest.sources import Source
+from siyu.ingest.parsing import Parsed
+from siyu.ingest.sources import Source, authenticate
 
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
@@ -92,10 +94,34 @@ def write_key(payload: dict[str, Any], authorization: str | None) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def handle(
+    body: bytes,
+    route: str,
+    authorization: str | None,
+    sources: Mapping[str, Source],
+    received_at: int,
+) -> Parsed:
+    """A whole request: decode, authenticate, parse (runs in a parser process)."""
+    payload = decode(body)
+    source = authenticate(sources, write_key(payload, authorization))
+    records, rejections = parse(payload, route, source, received_at, body_bytes=len(body))
+    return Parsed(source, records_to_arrow(records), rejections)
+
+
 def parse(
-    payload: dict[str, Any], route: str, source: Source, received_at: int
+    payload: dict[str, Any],
+    route: str,
+    source: Source,
+    received_at: int,
+    *,
+    body_bytes: int | None = None,
 ) -> tuple[list[EventRecord], list[Rejection]]:
-    """Records and rejections for one request to ``/v1/<route>``."""
+    """Records and rejections for one request to ``/v1/<route>``.
+
+    ``body_bytes``, the request's size, lets the per-message size check be skipped when
+    the whole body is within the per-message limit.
+    """
+    check_size = body_bytes is None or body_bytes > MAX_MESSAGE_BYTES
     if route == "batch":
         items = payload.get("batch")
         if not isinstance(items, list):
@@ -118,7 +144,9 @@ def parse(
         try:
             if not isinstance(item, dict):
                 raise RecordRejected(f"batch item {index} is not a JSON object")
-            records.append(_record(item, shared_context, sent_at_raw, source, received_at))
+            records.append(
+                _record(item, shared_context, sent_at_raw, source, received_at, check_size)
+            )
         except RecordRejected as exc:
             rejections.append(Rejection(exc.reason, _raw(item), index))
     return records, rejections
@@ -130,12 +158,13 @@ def _record(
     batch_sent_at: Any,
     source: Source,
     received_at: int,
+    check_size: bool = True,
 ) -> EventRecord:
     raw = item.get("type")
     if raw not in _TYPES:
         raise RecordRejected(f"type {raw!r} is not one of: {', '.join(_TYPES)}")
     record_type, fixed_name = _TYPES[raw]
-    size = len(orjson.dumps(item))
+    size = len(orjson.dumps(item)) if check_size else 0
     if size > MAX_MESSAGE_BYTES:
         raise RecordRejected(
             f"the message is {size:,} bytes; Segment's limit is {MAX_MESSAGE_BYTES:,} per message"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from siyu.ingest.exceptions import IngestError
+from siyu.ingest.exceptions import IngestError, RequestRejected
 from siyu.ingest.model import CARRIERS
 from siyu.storage import Warehouse
 
@@ -57,6 +58,21 @@ _WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 
 
+def authenticate(sources: Mapping[str, Source], write_key: str | None) -> Source:
+    """The enabled source for ``write_key`` or `RequestRejected` saying how to fix it."""
+    source = sources.get(write_key) if write_key else None
+    if source is None:
+        if not write_key:
+            raise RequestRejected(
+                "unauthorized",
+                "no write key: send the source's write key (`siyu sources list --reveal`)",
+            )
+        raise RequestRejected(
+            "unauthorized", "unknown or disabled write key; check `siyu sources list`"
+        )
+    return source
+
+
 class SourceRegistry:
     """Reads and writes the ``sources`` table, with an in-memory key lookup for the hot path."""
 
@@ -64,12 +80,14 @@ class SourceRegistry:
         self._warehouse = warehouse
         self._lock = threading.Lock()
         self._by_key: dict[str, Source] = {}
+        self._enabled: dict[str, Source] = {}
         self.reload()
 
     def reload(self) -> None:
         rows = self._warehouse.cursor().execute(f"SELECT {_COLUMNS} FROM sources").fetchall()
         with self._lock:
             self._by_key = {row[2]: Source(*row) for row in rows}
+            self._refresh_enabled()
 
     def by_key(self, write_key: str | None) -> Source | None:
         """The enabled source owning ``write_key``, or None."""
@@ -77,6 +95,13 @@ class SourceRegistry:
             return None
         source = self._by_key.get(write_key)
         return source if source is not None and not source.disabled else None
+
+    def enabled(self) -> dict[str, Source]:
+        """Write key -> enabled source: what parser processes authenticate against."""
+        return self._enabled
+
+    def _refresh_enabled(self) -> None:
+        self._enabled = {k: s for k, s in self._by_key.items() if not s.disabled}
 
     def by_id(self, source_id: str) -> Source | None:
         """The enabled source named ``source_id``, or None."""
@@ -160,6 +185,7 @@ class SourceRegistry:
             )
         with self._lock:
             self._by_key[key] = source
+            self._refresh_enabled()
         return source
 
     def set_disabled(self, source_id: str, disabled: bool) -> Source:

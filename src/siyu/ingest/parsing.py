@@ -1,0 +1,65 @@
+"""Parsing request bodies in worker processes, so the server uses every core.
+
+The server's own process keeps the event loop, HTTP and the group-commit writer; JSON
+decoding, authentication and normalisation of larger bodies (pure functions such as
+`siyu.ingest.segment.handle`) run in a pool of spawned processes and come back as an
+Arrow table, which crosses the process boundary as a few buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from siyu.ingest.model import Rejection
+from siyu.ingest.sources import Source
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A request's accepted events (Arrow, ``EVENT_SCHEMA``) and rejected records."""
+
+    source: Source
+    events: pa.Table
+    rejections: list[Rejection]
+
+
+def _warm_up() -> None:
+    """Import the parsers once per worker, before the first request needs them."""
+    import siyu.ingest.segment  # noqa: F401
+
+
+class ParserPool:
+    """A process pool for parsing; with ``workers=0`` everything parses in-process."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self.workers > 0 and self._pool is None:
+            # spawn, not fork: the server process has threads (the writer, DuckDB's).
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_warm_up,
+            )
+            for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
+                future.result()
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def run(self, fn: Callable[..., Parsed], *args: Any) -> Parsed:
+        """``fn(*args)`` in a worker process (or inline when there is no pool)."""
+        if self._pool is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
