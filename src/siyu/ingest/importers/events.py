@@ -178,11 +178,12 @@ def _assemble_rows(
     return f"""
         SELECT _row, reason, reason_key, payload, {output}
         FROM (
-            SELECT _row, reason, reason_key,
+            SELECT _row, reason,
+                   CASE WHEN reason IS NOT NULL THEN {key} END AS reason_key,
                    CASE WHEN reason IS NOT NULL THEN {src.payload_sql} END AS payload,
                    {level3}
             FROM (
-                SELECT *, {reason} AS reason, {key} AS reason_key
+                SELECT *, {reason} AS reason
                 FROM (SELECT *, {level1} FROM {SOURCE_VIEW})
             )
         )

@@ -187,8 +187,9 @@ def json_checks(field: str, json_expr: str, json_type: str) -> list[Check]:
         ),
         Check(
             f"{field} is not a JSON {noun}",
-            f"{json_expr} IS NOT NULL AND coalesce(CASE WHEN json_valid({json_expr}) "
-            f"THEN json_type(CAST({json_expr} AS JSON)) END, '') <> '{json_type}'",
+            # One JSON parse per row: valid JSON whose first character opens the type.
+            f"{json_expr} IS NOT NULL AND NOT (json_valid({json_expr}) AND "
+            f"left(ltrim({json_expr}, ' \t\n\r'), 1) = '{'{' if json_type == 'OBJECT' else '['}')",
             f"{literal(field + ' ')} || {preview(json_expr)} || "
             f"{literal(f' is not a JSON {noun}')}",
         ),
