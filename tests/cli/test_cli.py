@@ -130,6 +130,18 @@ def test_commands_go_through_the_running_server(served_home: tuple[Path, str]) -
     assert demo["events_inserted"] > 0
     daily = json.loads(siyu(home, "pipeline", "daily", "--json").stdout)
     assert daily["totals"]["orders"] == demo["orders"]
+    orders = home.parent / "orders.csv"
+    orders.write_text(
+        "订单号,会员号,支付时间,实付金额\nX1,M1,2026-11-20 10:00:00,59.90\nX2,M2,soon,1.00\n",
+        encoding="utf-8",
+    )
+    mapping = ["--map", "订单号=order_id", "--map", "会员号=member_id"]
+    mapping += ["--map", "支付时间=paid_at", "--map", "实付金额=amount_yuan"]
+    imported = json.loads(siyu(home, "import", "orders", str(orders), *mapping, "--json").stdout)
+    assert (imported["rows_accepted"], imported["rows_rejected"]) == (1, 1)
+    again = json.loads(siyu(home, "import", "orders", str(orders), *mapping, "--json").stdout)
+    assert (again["rows_accepted"], again["rows_duplicate"]) == (0, 1)
+    assert again["already_imported"] is True
     refused = siyu(home, "demo", "--fresh", "--users", "100", check=False)
     assert refused.returncode != 0 and "stop it before --fresh" in refused.stderr
     second = siyu(home, "serve", check=False)
