@@ -95,6 +95,19 @@ def _batch(key: str, prefix: str, size: int = 50) -> dict[str, object]:
     }
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _stored_ids(home: Path) -> set[str]:
     con = duckdb.connect(str(home / "siyu.duckdb"), read_only=True)
     try:
@@ -148,12 +161,19 @@ def test_kill_9_mid_load_loses_no_acknowledged_event(server: ServerProcess) -> N
     deadline = time.time() + 30
     while len(acknowledged) < 5_000 and time.time() < deadline:
         time.sleep(0.05)
+    workers = _children(server.process.pid)
+    assert workers, "the server should run a parser process"
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=30)
     stop.set()
     for t in threads:
         t.join(timeout=30)
     assert len(acknowledged) >= 5_000
+
+    deadline = time.time() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphaned parser"
 
     missing = acknowledged - _stored_ids(server.home)
     assert not missing, f"{len(missing)} acknowledged events lost, e.g. {sorted(missing)[:3]}"

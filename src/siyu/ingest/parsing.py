@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +38,18 @@ def _warm_up() -> None:
     import siyu.ingest.segment  # noqa: F401
 
 
+def _start_worker(server_pid: int) -> None:
+    """Worker set-up: load the parsers, and exit if the server dies (even by kill -9)."""
+    _warm_up()
+
+    def watch() -> None:
+        while os.getppid() == server_pid:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
+
+
 class ParserPool:
     """A process pool for parsing; with ``workers=0`` everything parses in-process."""
 
@@ -48,7 +63,8 @@ class ParserPool:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm_up,
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
             )
             for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
                 future.result()
