@@ -152,7 +152,8 @@ def run_import(
                     table = pa.Table.from_batches([batch])
                     _write_batch(warehouse, load, kind, table, import_id, now, tally)
                     progress("importing", tally.total, total)
-                progress("indexing", tally.total, total)
+                if expected:
+                    progress("indexing", tally.total, total)
             if kind != "orders":
                 tally.accepted = load.inserted
                 tally.duplicate = load.appended - load.inserted
