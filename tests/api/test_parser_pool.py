@@ -62,3 +62,23 @@ def test_errors_raised_in_the_worker_keep_their_status(pooled: LiveServer) -> No
     fresh = pooled.runtime.sources.add("late", carrier="web")
     late = httpx.post(f"{pooled.url}/v1/batch", json=_big_batch(fresh.write_key, 30))
     assert late.status_code == 200 and late.json()["accepted"] == 30
+
+
+def test_a_pooled_posthog_batch(pooled: LiveServer) -> None:
+    batch: list[object] = [
+        {
+            "event": "$pageview",
+            "distinct_id": f"d{i}",
+            "uuid": f"00000000-0000-4000-8000-{i:012d}",
+            "properties": {"$current_url": "https://shop.example.com/books/" + "x" * 40},
+        }
+        for i in range(50)
+    ]
+    batch.append({"event": "bad", "distinct_id": ["not", "an", "id"]})
+    body = {"api_key": pooled.key(), "batch": batch}
+    answer = httpx.post(f"{pooled.url}/batch/", json=body)
+    assert answer.status_code == 200 and answer.json()["status"] == 1
+    assert answer.json()["rejected"][0]["index"] == 50
+    assert pooled.query("SELECT count(*) FROM events WHERE protocol = 'posthog'") == [(50,)]
+    wrong = httpx.post(f"{pooled.url}/batch/", json={**body, "api_key": "nope-nope-nope-nope"})
+    assert wrong.status_code == 401

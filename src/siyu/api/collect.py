@@ -16,6 +16,9 @@ from siyu.runtime import Runtime
 
 #: Bodies above this size are parsed in a worker thread so the event loop stays free.
 INLINE_PARSE_BYTES = 64 * 1024
+#: Bodies this big (about 15 events) go to a parser process when the route has a pure
+#: ``handle`` function (Segment, PostHog); smaller ones parse inline.
+POOL_PARSE_BYTES = 4 * 1024
 
 Parser = Callable[[], tuple[list[EventRecord], list[Rejection]]]
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from siyu.api.body import gunzip, read_body
-from siyu.api.collect import authenticate, ingest, rejection_summary
+from siyu.api.collect import POOL_PARSE_BYTES, commit, rejection_summary
 from siyu.api.errors import json_response, rejected
 from siyu.ingest import posthog
 from siyu.ingest.exceptions import RequestRejected
@@ -30,6 +30,8 @@ def router(runtime: Runtime) -> APIRouter:
         batch_route = request.url.path.rstrip("/") == BATCH_ROUTE
         query = request.query_params
         try:
+            payload: bytes | Any
+            form = False
             if request.method == "GET":
                 data = query.get("data")
                 if not data:
@@ -37,19 +39,27 @@ def router(runtime: Runtime) -> APIRouter:
                 payload = posthog.decode_base64(data)
                 size = len(data)
             else:
-                payload, size = await _read(request, batch_route)
-            items, sent_at = posthog.events(payload)
-            source = authenticate(
-                runtime, posthog.api_key(payload, items, request.headers.get("authorization"))
+                payload, form = await _read(request, batch_route)
+                size = len(payload)
+            args = (
+                payload,
+                form,
+                request.headers.get("authorization"),
+                runtime.sources.enabled(),
+                received_at,
             )
-            accepted, rejections = await ingest(
-                runtime,
-                source,
-                "posthog",
-                size,
-                lambda: posthog.parse(items, source, received_at, sent_at=sent_at),
-            )
-            if rejections and not accepted and not batch_route and len(items) == 1:
+            if size >= POOL_PARSE_BYTES:
+                parsed = await runtime.parsers.run(posthog.handle, *args)
+            else:
+                parsed = posthog.handle(*args)
+            await commit(runtime, parsed, "posthog")
+            rejections = parsed.rejections
+            if (
+                rejections
+                and not parsed.events.num_rows
+                and not batch_route
+                and (len(rejections) == 1)
+            ):
                 raise RequestRejected("invalid_event", rejections[0].reason)
         except RequestRejected as exc:
             return rejected(exc, protocol="posthog")
@@ -65,8 +75,8 @@ def router(runtime: Runtime) -> APIRouter:
     return api
 
 
-async def _read(request: Request, batch_route: bool) -> tuple[Any, int]:
-    """The decoded JSON payload of a POST and its body size."""
+async def _read(request: Request, batch_route: bool) -> tuple[bytes, bool]:
+    """The inflated body of a POST, and whether it is form-encoded."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _TYPES:
         raise RequestRejected(
@@ -82,4 +92,4 @@ async def _read(request: Request, batch_route: bool) -> tuple[Any, int]:
     body = await read_body(request, limit)
     if compression in ("gzip", "gzip-js") or body[:2] == b"\x1f\x8b":
         body = gunzip(body, limit)
-    return posthog.decode(body, form=content_type == _FORM), len(body)
+    return body, content_type == _FORM

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from siyu.api.body import read_body
-from siyu.api.collect import commit, rejection_summary
+from siyu.api.collect import POOL_PARSE_BYTES, commit, rejection_summary
 from siyu.api.errors import json_response, rejected
 from siyu.ingest import segment
 from siyu.ingest.exceptions import RequestRejected
@@ -14,8 +14,6 @@ from siyu.ingest.normalize import now_us
 from siyu.runtime import Runtime
 
 _JSON_TYPES = ("application/json", "text/plain", "")
-#: Bodies this big (about 15 events) are parsed in a parser process; smaller ones inline.
-POOL_PARSE_BYTES = 4 * 1024
 
 
 def router(runtime: Runtime) -> APIRouter:

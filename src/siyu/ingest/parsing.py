@@ -35,6 +35,7 @@ class Parsed:
 
 def _warm_up() -> None:
     """Import the parsers once per worker, before the first request needs them."""
+    import siyu.ingest.posthog
     import siyu.ingest.segment  # noqa: F401
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import orjson
 
 from siyu.ingest.exceptions import RecordRejected, RequestRejected
-from siyu.ingest.model import EventRecord, Rejection, content_event_id
+from siyu.ingest.model import EventRecord, Rejection, content_event_id, records_to_arrow
 from siyu.ingest.normalize import (
     clean_event_name,
     clean_id,
@@ -23,7 +24,8 @@ from siyu.ingest.normalize import (
     event_time,
     parse_time,
 )
-from siyu.ingest.sources import Source
+from siyu.ingest.parsing import Parsed
+from siyu.ingest.sources import Source, authenticate
 
 MAX_SINGLE_BYTES: Final = 2 * 1024 * 1024
 MAX_BATCH_BYTES: Final = 20 * 1024 * 1024
@@ -133,6 +135,26 @@ def api_key(payload: Any, items: list[Any], authorization: str | None) -> str | 
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
     return None
+
+
+def handle(
+    payload: bytes | Any,
+    form: bool,
+    authorization: str | None,
+    sources: Mapping[str, Source],
+    received_at: int,
+) -> Parsed:
+    """A whole request: decode (when given bytes), authenticate, parse.
+
+    Pure, so big bodies can run in a parser process; ``payload`` is the (inflated) body,
+    or an already-decoded JSON value (the ``GET ?data=`` form).
+    """
+    if isinstance(payload, bytes):
+        payload = decode(payload, form=form)
+    items, sent_at = events(payload)
+    source = authenticate(sources, api_key(payload, items, authorization))
+    records, rejections = parse(items, source, received_at, sent_at=sent_at)
+    return Parsed(source, records_to_arrow(records), rejections)
 
 
 def parse(
