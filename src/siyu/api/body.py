@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zlib
-
 from fastapi import Request
 
 from siyu.ingest.exceptions import RequestRejected
+from siyu.ingest.gunzip import gunzip
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -39,19 +38,3 @@ async def read_body(request: Request, limit: int) -> bytes:
             "unsupported_media_type", f"Content-Encoding {encoding!r} is not supported; use gzip"
         )
     return body
-
-
-def gunzip(data: bytes, limit: int) -> bytes:
-    """Inflate gzip ``data`` up to ``limit`` bytes of output."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise RequestRejected("malformed", f"the body is not valid gzip: {exc}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise RequestRejected(
-            "too_large", f"the body inflates to more than the limit of {limit:,} bytes"
-        )
-    if not inflater.eof:
-        raise RequestRejected("malformed", "the gzip body is truncated")
-    return out

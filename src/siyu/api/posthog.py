@@ -7,11 +7,12 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from siyu.api.body import gunzip, read_body
+from siyu.api.body import read_body
 from siyu.api.collect import POOL_PARSE_BYTES, commit, rejection_summary
 from siyu.api.errors import json_response, rejected
 from siyu.ingest import posthog
 from siyu.ingest.exceptions import RequestRejected
+from siyu.ingest.gunzip import gunzip
 from siyu.ingest.normalize import now_us
 from siyu.runtime import Runtime
 

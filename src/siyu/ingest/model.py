@@ -97,6 +97,14 @@ def content_event_id(payload: Any, prefix: str = "h:") -> str:
     return prefix + digest.hexdigest()
 
 
+def raw_payload(item: Any) -> bytes:
+    """A rejected record as bytes for the quarantine, whatever JSON value it was."""
+    try:
+        return orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(item).encode()
+
+
 _TS = pa.timestamp("us")
 _IDS = pa.map_(pa.string(), pa.string())
 

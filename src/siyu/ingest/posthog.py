@@ -16,7 +16,13 @@ from urllib.parse import parse_qsl
 import orjson
 
 from siyu.ingest.exceptions import RecordRejected, RequestRejected
-from siyu.ingest.model import EventRecord, Rejection, content_event_id, records_to_arrow
+from siyu.ingest.model import (
+    EventRecord,
+    Rejection,
+    content_event_id,
+    raw_payload,
+    records_to_arrow,
+)
 from siyu.ingest.normalize import (
     clean_event_name,
     clean_id,
@@ -169,7 +175,7 @@ def parse(
                 raise RecordRejected(f"event {index} is not a JSON object")
             records.append(_record(item, source, received_at, sent_at))
         except RecordRejected as exc:
-            rejections.append(Rejection(exc.reason, _raw(item), index))
+            rejections.append(Rejection(exc.reason, raw_payload(item), index))
     return records, rejections
 
 
@@ -183,7 +189,7 @@ def _record(
         properties = {}
     if not isinstance(properties, dict):
         raise RecordRejected("properties must be a JSON object")
-    size = len(_raw(item))
+    size = len(raw_payload(item))
     if size > MAX_EVENT_BYTES:
         raise RecordRejected(
             f"the event is {size:,} bytes; the limit is {MAX_EVENT_BYTES:,} per event"
@@ -282,10 +288,3 @@ def _carrier(lib_name: Any, default: str) -> str:
     if isinstance(lib_name, str):
         return _LIB_CARRIERS.get(lib_name.strip().lower(), default)
     return default
-
-
-def _raw(item: Any) -> bytes:
-    try:
-        return orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(item).encode()

@@ -14,7 +14,13 @@ from typing import Any, Final
 import orjson
 
 from siyu.ingest.exceptions import RecordRejected, RequestRejected
-from siyu.ingest.model import EventRecord, Rejection, content_event_id, records_to_arrow
+from siyu.ingest.model import (
+    EventRecord,
+    Rejection,
+    content_event_id,
+    raw_payload,
+    records_to_arrow,
+)
 from siyu.ingest.normalize import (
     clean_event_name,
     clean_id,
@@ -148,7 +154,7 @@ def parse(
                 _record(item, shared_context, sent_at_raw, source, received_at, check_size)
             )
         except RecordRejected as exc:
-            rejections.append(Rejection(exc.reason, _raw(item), index))
+            rejections.append(Rejection(exc.reason, raw_payload(item), index))
     return records, rejections
 
 
@@ -274,10 +280,3 @@ def _trait_identities(traits: dict[str, Any]) -> dict[str, str]:
         return normalise_identities(picked) if picked else {}
     except RecordRejected:
         return {}
-
-
-def _raw(item: Any) -> bytes:
-    try:
-        return orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(item).encode()

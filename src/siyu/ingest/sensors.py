@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import zlib
 from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
@@ -18,7 +17,8 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from siyu.ingest.exceptions import RecordRejected, RequestRejected
-from siyu.ingest.model import EventRecord, Rejection, content_event_id
+from siyu.ingest.gunzip import gunzip
+from siyu.ingest.model import EventRecord, Rejection, content_event_id, raw_payload
 from siyu.ingest.normalize import (
     clean_event_name,
     clean_id,
@@ -88,7 +88,7 @@ def decode(fields: Mapping[str, str]) -> list[Any]:
         )
     raw = _b64decode(fields[name], name)
     if raw[:2] == _GZIP_MAGIC:
-        raw = _inflate(raw, name)
+        raw = gunzip(raw, MAX_DECODED_BYTES, name)
     elif fields.get("gzip") == "1":
         raise RequestRejected("malformed", f"{name} is marked gzip=1 but is not gzip data")
     try:
@@ -143,7 +143,7 @@ def parse(
                 raise RecordRejected(f"record {index} is not a JSON object")
             records.append(_record(item, source, received_at, expected_project))
         except RecordRejected as exc:
-            rejections.append(Rejection(exc.reason, _raw(item), index))
+            rejections.append(Rejection(exc.reason, raw_payload(item), index))
     return records, rejections
 
 
@@ -154,7 +154,7 @@ def _record(
     if not isinstance(raw_type, str) or raw_type not in _TYPES:
         raise RecordRejected(f"type {raw_type!r} is not one of: {', '.join(_TYPES)}")
     record_type, fixed_name = _TYPES[raw_type]
-    size = len(_raw(item))
+    size = len(raw_payload(item))
     if size > MAX_RECORD_BYTES:
         raise RecordRejected(
             f"the record is {size:,} bytes; the limit is {MAX_RECORD_BYTES:,} per record"
@@ -280,25 +280,3 @@ def _b64decode(text: str, name: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise RequestRejected("malformed", f"{name} is not valid base64") from None
-
-
-def _inflate(data: bytes, name: str) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, MAX_DECODED_BYTES + 1)
-    except zlib.error as exc:
-        raise RequestRejected("malformed", f"{name} is not valid gzip: {exc}") from None
-    if len(out) > MAX_DECODED_BYTES or inflater.unconsumed_tail:
-        raise RequestRejected(
-            "too_large", f"{name} inflates to more than {MAX_DECODED_BYTES:,} bytes"
-        )
-    if not inflater.eof:
-        raise RequestRejected("malformed", f"{name} is truncated gzip data")
-    return out
-
-
-def _raw(item: Any) -> bytes:
-    try:
-        return orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(item).encode()
