@@ -6,6 +6,11 @@ counts what the server acknowledged. Then times DuckDB appending the same record
 (Arrow -> INSERT OR IGNORE, one commit per ``--batch * 50`` rows) into an identical
 table: the speed limit we chase. Prints one JSON line; repeat with ``--runs`` for medians.
 
+With ``--identity both`` (the default) each run serves twice, with the identity resolver
+off and on (``SIYU_IDENTITY_RESOLVE_INTERVAL``), and reports the throughput ratio: the
+cost incremental resolution adds to ingestion. The server resolves what is left when it
+stops; the run checks every event ended up with a person.
+
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
 """
 
@@ -85,9 +90,13 @@ def load_process(port: int, bodies: list[bytes], connections: int, queue: mp.Que
     queue.put((sum(out), time.perf_counter() - start))
 
 
-def run_http(events: int, batch: int, connections: int) -> dict[str, float]:
+def run_http(events: int, batch: int, connections: int, resolve: bool) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
-    env = {**os.environ, "SIYU_HOME": str(home)}
+    env = {
+        **os.environ,
+        "SIYU_HOME": str(home),
+        "SIYU_IDENTITY_RESOLVE_INTERVAL": "1" if resolve else "0",
+    }
     siyu = [sys.executable, "-m", "siyu"]
     made = subprocess.run(
         [*siyu, "sources", "add", "bench", "--carrier", "server", "--json"],
@@ -126,8 +135,12 @@ def run_http(events: int, batch: int, connections: int) -> dict[str, float]:
     stored = subprocess.run(
         [*siyu, "status", "--json"], env=env, check=True, capture_output=True, text=True
     )
-    total = json.loads(stored.stdout)["events"]["total"]
+    status = json.loads(stored.stdout)
+    total = status["events"]["total"]
+    if resolve and status["identity"]["pending_records"]:
+        raise SystemExit(f"events left unresolved: {status['identity']}")
     return {
+        "persons": status["identity"]["persons"],
         "accepted": accepted,
         "stored": total,
         "seconds": seconds,
@@ -168,41 +181,51 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--identity", choices=("off", "on", "both"), default="both")
     args = parser.parse_args()
-    http_rates, raw_rates, ratios = [], [], []
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.identity]
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    raw_rates, ratios, costs = [], [], []
     for _ in range(args.runs):
-        h = run_http(args.events, args.batch, args.connections)
-        if h["stored"] != args.events or h["accepted"] != args.events:
-            raise SystemExit(f"lost events: {h}")
-        r = run_raw(args.events, args.batch, h["key"])
-        http_rates.append(h["events_per_s"])
+        got = {}
+        for resolve in modes:
+            h = run_http(args.events, args.batch, args.connections, resolve)
+            if h["stored"] != args.events or h["accepted"] != args.events:
+                raise SystemExit(f"lost events: {h}")
+            got[resolve] = h
+            rates[resolve].append(h["events_per_s"])
+        r = run_raw(args.events, args.batch, next(iter(got.values()))["key"])
         raw_rates.append(r["events_per_s"])
-        ratios.append(h["events_per_s"] / r["events_per_s"])
-        print(
-            json.dumps(
-                {
-                    "run": len(ratios),
-                    "http_events_per_s": round(h["events_per_s"]),
-                    "duckdb_raw_events_per_s": round(r["events_per_s"]),
-                    "fraction_of_raw": round(ratios[-1], 3),
-                }
-            ),
-            file=sys.stderr,
-        )
-    print(
-        json.dumps(
-            {
-                "benchmark": "ingest_segment_batch",
-                "events": args.events,
-                "batch": args.batch,
-                "connections": args.connections,
-                "runs": args.runs,
-                "http_events_per_s_median": round(statistics.median(http_rates)),
-                "duckdb_raw_events_per_s_median": round(statistics.median(raw_rates)),
-                "fraction_of_raw_median": round(statistics.median(ratios), 3),
-            }
-        )
-    )
+        line: dict[str, object] = {"run": len(raw_rates)}
+        for resolve, h in got.items():
+            line[f"http_events_per_s_identity_{'on' if resolve else 'off'}"] = round(
+                h["events_per_s"]
+            )
+        line["duckdb_raw_events_per_s"] = round(r["events_per_s"])
+        best = got.get(True) or got[False]
+        ratios.append(best["events_per_s"] / r["events_per_s"])
+        line["fraction_of_raw"] = round(ratios[-1], 3)
+        if len(got) == 2:
+            costs.append(got[False]["events_per_s"] / got[True]["events_per_s"])
+            line["identity_cost_ratio"] = round(costs[-1], 3)
+            line["persons"] = got[True]["persons"]
+        print(json.dumps(line), file=sys.stderr)
+    summary: dict[str, object] = {
+        "benchmark": "ingest_segment_batch",
+        "events": args.events,
+        "batch": args.batch,
+        "connections": args.connections,
+        "runs": args.runs,
+    }
+    for resolve in modes:
+        key = f"http_events_per_s_identity_{'on' if resolve else 'off'}_median"
+        summary[key] = round(statistics.median(rates[resolve]))
+    summary["duckdb_raw_events_per_s_median"] = round(statistics.median(raw_rates))
+    summary["fraction_of_raw_median"] = round(statistics.median(ratios), 3)
+    if costs:
+        # time per event with the resolver on / off; the target is <= 1.2
+        summary["identity_cost_ratio_median"] = round(statistics.median(costs), 3)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

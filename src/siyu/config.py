@@ -1,17 +1,25 @@
 """Settings, read once from the environment (prefix ``SIYU_``).
 
 The data directory ``SIYU_HOME`` (default ``./.siyu``) holds the DuckDB file, the Parquet
-snapshots Spark reads, and ``server.json`` while ``siyu serve`` runs.
+snapshots Spark reads, ``pii.key`` (unless ``SIYU_PII_KEY`` is set) and ``server.json``
+while ``siyu serve`` runs.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import zoneinfo
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from siyu.exceptions import ConfigError
+
+#: Bytes of the personal-data key: AES-256-SIV takes two 256-bit keys.
+PII_KEY_BYTES = 64
 
 
 class Settings(BaseSettings):
@@ -38,6 +46,32 @@ class Settings(BaseSettings):
         default=500_000, ge=1, description="queued events past which the collector answers 503"
     )
 
+    identity_types: dict[str, dict[str, int | str | None]] = Field(
+        default_factory=dict,
+        description=(
+            "identity rules over the defaults, JSON: "
+            '{"xhs_id": {"priority": 40, "limit": 1}, "email": {"limit": 3}}'
+        ),
+    )
+    identity_max_fanout: int = Field(
+        default=50,
+        ge=2,
+        description="persons a device/anonymous/cookie id may link before it counts as junk",
+    )
+    pii_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "base64 of 64 random bytes sealing phone and email at rest; unset: "
+            "SIYU_HOME/pii.key, created on first use"
+        ),
+    )
+
+    identity_resolve_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds between incremental identity resolutions in the server (0: off)",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -47,6 +81,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
             ) from exc
+        return value
+
+    @field_validator("pii_key")
+    @classmethod
+    def _usable_pii_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_pii_key(value.get_secret_value(), "SIYU_PII_KEY")
         return value
 
     @property
@@ -65,3 +106,28 @@ class Settings(BaseSettings):
     @property
     def server_file(self) -> Path:
         return self.home / "server.json"
+
+    @property
+    def pii_key_path(self) -> Path:
+        """The key file used when ``SIYU_PII_KEY`` is not set."""
+        return self.home / "pii.key"
+
+
+def decode_pii_key(text: str, where: str) -> bytes:
+    """The key bytes of base64 ``text``; `ConfigError` for a short, bad or placeholder key.
+
+    Raised as `ConfigError` rather than a validation error so no part of the key is
+    echoed back in an error message.
+    """
+    how = f"set {where} to base64 of {PII_KEY_BYTES} random bytes (`openssl rand -base64 64`)"
+    try:
+        compact = "".join(text.split())  # `openssl rand -base64 64` wraps its output
+        altchars = b"-_" if "-" in compact or "_" in compact else None
+        key = base64.b64decode(compact, altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{where} is not base64; {how}") from None
+    if len(key) != PII_KEY_BYTES:
+        raise ConfigError(f"{where} decodes to {len(key)} bytes, not {PII_KEY_BYTES}; {how}")
+    if len(set(key)) < 16:
+        raise ConfigError(f"{where} looks like a placeholder, not a random key; {how}")
+    return key

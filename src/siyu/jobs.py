@@ -25,6 +25,7 @@ JobFunction = Callable[[Runtime, dict[str, Any], Progress], dict[str, Any]]
 JOB_KINDS: Final = {
     "import": "siyu.ingest.importers:run_import_job",
     "demo": "siyu.demo.load:run_demo_job",
+    "identity-rebuild": "siyu.identity.service:run_rebuild_job",
 }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from siyu.config import Settings
+from siyu.identity.resolver import Resolver
+from siyu.identity.rules import IdentityRules, rules_from_settings
 from siyu.ingest.collector import Collector
 from siyu.ingest.parsing import ParserPool
 from siyu.ingest.sources import SourceRegistry
@@ -22,6 +24,8 @@ class Runtime:
     sources: SourceRegistry
     collector: Collector
     parsers: ParserPool
+    rules: IdentityRules
+    resolver: Resolver
 
     @classmethod
     def open(cls, settings: Settings, *, warehouse: Warehouse | None = None) -> Runtime:
@@ -31,16 +35,28 @@ class Runtime:
             max_group_events=settings.max_group_events,
             max_pending=settings.max_pending_events,
         )
-        return cls(settings, wh, SourceRegistry(wh), collector, ParserPool(settings.parse_workers))
+        rules = rules_from_settings(settings)
+        return cls(
+            settings,
+            wh,
+            SourceRegistry(wh),
+            collector,
+            ParserPool(settings.parse_workers),
+            rules,
+            Resolver(wh, rules, settings.identity_resolve_interval or 1.0),
+        )
 
     def start(self) -> None:
         self.collector.start()
         self.parsers.start()
+        if self.settings.identity_resolve_interval > 0:
+            self.resolver.start()
 
     def stop(self) -> None:
         """Stop taking work: parser processes first, then commit what is queued."""
         self.parsers.stop()
         self.collector.stop()
+        self.resolver.stop()
 
     def close(self) -> None:
         self.stop()

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from siyu.identity import graph, persons, service
+from siyu.identity.exceptions import IdentityError, PersonNotFound
 from siyu.ingest.sources import SourceError
 from siyu.ingest.status import warehouse_status
 from siyu.jobs import JobError, JobRunner
 from siyu.pipeline.runner import PipelineError, run_daily
 from siyu.runtime import Runtime
+
+T = TypeVar("T")
 
 
 class SourceCreate(BaseModel):
@@ -34,10 +40,18 @@ class SourceCreate(BaseModel):
     wechat_aes_key: str | None = None
 
 
+class DecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["unbind", "force", "keep_apart"]
+    a: str = Field(min_length=3, max_length=600)
+    b: str | None = Field(default=None, min_length=3, max_length=600)
+
+
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["import", "demo"]
+    kind: Literal["import", "demo", "identity-rebuild"]
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -125,4 +139,49 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
             raise HTTPException(404, f"no job {job_id!r}")
         return job.public()
 
+    @api.get("/persons/{ref}")
+    async def person_show(ref: str, reveal: bool = False) -> dict[str, Any]:
+        return await _identity(lambda: service.person_action(runtime, "show", ref, reveal=reveal))
+
+    @api.get("/persons/{ref}/export")
+    async def person_export(ref: str) -> dict[str, Any]:
+        return await _identity(lambda: service.person_action(runtime, "export", ref, actor="api"))
+
+    @api.delete("/persons/{ref}")
+    async def person_delete(ref: str) -> dict[str, Any]:
+        return await _identity(lambda: service.person_action(runtime, "delete", ref, actor="api"))
+
+    @api.get("/identity/conflicts")
+    async def identity_conflicts(limit: int = 200, reveal: bool = False, open: bool = True) -> Any:
+        if not 1 <= limit <= 100_000:
+            raise HTTPException(422, "limit must be 1..100000")
+        return await _identity(
+            lambda: service.conflicts(runtime, limit=limit, reveal=reveal, open_only=open)
+        )
+
+    @api.post("/identity/decisions")
+    async def identity_decide(body: DecisionCreate) -> dict[str, Any]:
+        return await _identity(
+            lambda: service.decide(runtime, body.kind, body.a, body.b, actor="api")
+        )
+
+    @api.get("/identity/export")
+    async def identity_export(format: str = "csv", reveal: bool = False) -> StreamingResponse:
+        if format not in ("csv", "jsonl"):
+            raise HTTPException(422, f"format must be csv or jsonl, got {format!r}")
+        await _identity(lambda: graph.apply_new(runtime.warehouse, runtime.rules))
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        lines = persons.export_map(runtime.warehouse, format, reveal=reveal)
+        return StreamingResponse(iterate_in_threadpool(lines), media_type=media)
+
     return api
+
+
+async def _identity(fn: Callable[[], T]) -> T:
+    """Run an identity action off the event loop; its errors become 404 / 422."""
+    try:
+        return await run_in_threadpool(fn)
+    except PersonNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except IdentityError as exc:
+        raise HTTPException(422, str(exc)) from None

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -43,6 +44,16 @@ class Backend(Protocol):
 
     def daily(self, engine: str, start: date | None, end: date | None) -> dict[str, Any]: ...
 
+    def person(self, action: str, ref: str, *, reveal: bool) -> dict[str, Any]: ...
+
+    def identity_conflicts(
+        self, limit: int, *, reveal: bool, open_only: bool
+    ) -> list[dict[str, Any]]: ...
+
+    def identity_decide(self, kind: str, a: str, b: str | None) -> dict[str, Any]: ...
+
+    def identity_export(self, fmt: str, *, reveal: bool) -> Iterator[str]: ...
+
 
 class LocalBackend:
     """Runs commands in this process over the warehouse file."""
@@ -73,6 +84,29 @@ class LocalBackend:
         from siyu.pipeline.runner import run_daily  # deferred: Ibis is slow to import
 
         return run_daily(self.runtime, engine=engine, start=start, end=end)
+
+    def person(self, action: str, ref: str, *, reveal: bool) -> dict[str, Any]:
+        from siyu.identity import service
+
+        return service.person_action(self.runtime, action, ref, reveal=reveal)
+
+    def identity_conflicts(
+        self, limit: int, *, reveal: bool, open_only: bool
+    ) -> list[dict[str, Any]]:
+        from siyu.identity import service
+
+        return service.conflicts(self.runtime, limit=limit, reveal=reveal, open_only=open_only)
+
+    def identity_decide(self, kind: str, a: str, b: str | None) -> dict[str, Any]:
+        from siyu.identity import service
+
+        return service.decide(self.runtime, kind, a, b)
+
+    def identity_export(self, fmt: str, *, reveal: bool) -> Iterator[str]:
+        from siyu.identity import graph, persons
+
+        graph.apply_new(self.runtime.warehouse, self.runtime.rules)
+        yield from persons.export_map(self.runtime.warehouse, fmt, reveal=reveal)
 
 
 class RemoteError(SiyuError):
@@ -144,6 +178,39 @@ class RemoteBackend:
             timeout=600,
         )
         return result
+
+    def person(self, action: str, ref: str, *, reveal: bool) -> dict[str, Any]:
+        method = {"show": "GET", "export": "GET", "delete": "DELETE"}.get(action, "GET")
+        path = f"/persons/{quote(ref, safe='')}" + ("/export" if action == "export" else "")
+        result: dict[str, Any] = self._call(
+            method, path, params={"reveal": str(reveal).lower()}, timeout=600
+        )
+        return result
+
+    def identity_conflicts(
+        self, limit: int, *, reveal: bool, open_only: bool
+    ) -> list[dict[str, Any]]:
+        params = {"limit": limit, "reveal": str(reveal).lower(), "open": str(open_only).lower()}
+        result: list[dict[str, Any]] = self._call("GET", "/identity/conflicts", params=params)
+        return result
+
+    def identity_decide(self, kind: str, a: str, b: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", "/identity/decisions", json={"kind": kind, "a": a, "b": b}, timeout=600
+        )
+        return result
+
+    def identity_export(self, fmt: str, *, reveal: bool) -> Iterator[str]:
+        params = {"format": fmt, "reveal": str(reveal).lower()}
+        try:
+            with self._http.stream("GET", "/identity/export", params=params, timeout=600) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise RemoteError(f"the server refused: {r.text}")
+                for line in r.iter_lines():
+                    yield line + "\n"
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach the siyu server at {self.info.url}: {exc}") from None
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from siyu import __version__
 from siyu.cli.backend import Backend, open_backend
+from siyu.cli.identity import identity_app, persons_app
 from siyu.cli.output import console, fail, print_json, progress_bar
 from siyu.cli.reports import print_daily, print_demo
 from siyu.config import Settings
@@ -30,6 +31,8 @@ sources_app = typer.Typer(help="Sources and their write keys (数据源).", no_a
 pipeline_app = typer.Typer(help="Scheduled computations (管道).", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(persons_app, name="persons")
+app.add_typer(identity_app, name="identity")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -116,6 +119,13 @@ def status(json_out: JsonFlag = False) -> None:
     table.add_row(
         "orders",
         f"{data['orders']['total']:,} (net ¥{data['orders']['net_revenue_fen'] / 100:,.2f})",
+    )
+    identity = data["identity"]
+    table.add_row(
+        "persons 用户 (ID-Mapping)",
+        f"{identity['persons']:,} from {identity['identities']:,} ids, "
+        f"{identity['open_conflicts']:,} open conflicts, "
+        f"{identity['pending_records']:,} records waiting",
     )
     table.add_row(
         "sources / items / channels", f"{data['sources']} / {data['items']} / {data['channels']}"

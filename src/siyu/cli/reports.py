@@ -29,6 +29,13 @@ def print_demo(summary: dict[str, Any]) -> None:
         table.add_row(f"  {_CARRIERS.get(carrier, carrier)}", f"{count:,}")
     table.add_row("orders", f"{summary['orders']:,}, GMV ¥{summary['gmv_yuan']:,.2f}")
     table.add_row("deepest referral chain", str(summary["max_invite_depth"]))
+    identity = summary.get("identity")
+    if identity:
+        table.add_row(
+            "persons resolved (ID-Mapping)",
+            f"{identity['persons']:,} from {identity['identities']:,} ids, "
+            f"{identity['conflicts']:,} conflicts to review",
+        )
     table.add_row("time", f"{summary['seconds']:.1f} s")
     console.print(table)
 

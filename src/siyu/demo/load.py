@@ -2,7 +2,7 @@
 
 Events go through `Warehouse.event_loader` in chunks (it assigns ``seq`` and skips ids
 already present, so loading the same demo twice adds nothing); channels, items and
-orders are written set-wise from registered Arrow tables.
+orders are written set-wise from registered Arrow tables (phones sealed first).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from siyu.ingest.sources import SourceRegistry
 from siyu.progress import Progress, no_progress
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
+from siyu.storage.sealing import seal_identities
 
 CHUNK_ROWS = 500_000
 MAX_USERS = 5_000_000
@@ -91,12 +92,14 @@ def write_demo(
         progress("indexing", total, total)
     inserted = load.inserted
     progress("loading orders", total, total)
+    orders = seal_identities(data.orders, warehouse.sealer)
     with warehouse.transaction() as cur:
-        cur.register("_siyu_demo", data.orders)
+        cur.register("_siyu_demo", orders)
         row = cur.execute(
             "INSERT OR IGNORE INTO orders BY NAME SELECT * FROM _siyu_demo"
         ).fetchone()
         cur.unregister("_siyu_demo")
+        warehouse.number_new_orders(cur)
     return inserted, int(row[0]) if row else 0
 
 
@@ -163,4 +166,14 @@ def run_demo_job(runtime: Runtime, args: dict[str, Any], progress: Progress) -> 
     summary = load_demo(
         runtime.warehouse, users, days, seed, progress, start, sources=runtime.sources
     )
-    return summary.public()
+    from siyu.identity.graph import apply_new, person_counts  # deferred: numba loads slowly
+
+    progress("resolving identities (ID-Mapping)", 0, 1)
+    resolved = apply_new(runtime.warehouse, runtime.rules)
+    progress("done", 1, 1)
+    result = summary.public()
+    result["identity"] = {
+        **person_counts(runtime.warehouse),
+        "seconds": round(resolved.seconds, 3) if resolved else 0.0,
+    }
+    return result

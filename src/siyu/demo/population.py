@@ -178,7 +178,7 @@ def build_population(rng: np.random.Generator, users: int, cal: Calendar) -> Pop
         "oa_openid": random_ids(rng, oa, "o6_b", 24),
         "oa_matrix_openid": random_ids(rng, matrix_day >= 0, "oK2x", 24),
         "unionid": random_ids(rng, has_unionid, "oU", 26),
-        "phone": _numbered_ids(has_phone, "1", 10, 7_919_003, 3_512_345_678),
+        "phone": _numbered_ids(has_phone, "13", 9, 7_919_003, 351_234_567),
         "member_id": _numbered_ids(registered, "M", 8, 4_999_963, 10_338_773),
         "device_id": random_ids(rng, first_day["app"] >= 0, "", 32, _HEX),
         "wecom_external_userid": random_ids(rng, first_day["wecom"] >= 0, "wmQ8", 28),

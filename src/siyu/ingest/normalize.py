@@ -171,6 +171,47 @@ def normalise_identities(raw: Any, field: str = "identities") -> dict[str, str]:
     return out
 
 
+#: Property keys that hold a phone number or an email: moved to the sealed identities
+#: map rather than stored in plain text (PIPL; see docs/privacy.md).
+PII_PROPERTY_KEYS: Final = {
+    "phone": "phone",
+    "mobile": "phone",
+    "$phone": "phone",
+    "$mobile": "phone",
+    "phone_number": "phone",
+    "phonenumber": "phone",
+    "手机号": "phone",
+    "email": "email",
+    "$email": "email",
+    "邮箱": "email",
+}
+
+
+def move_pii(properties: Any, identities: dict[str, str]) -> Any:
+    """``properties`` without phone/email values, which are added to ``identities``.
+
+    Looks at the top level and at PostHog's ``$set`` / ``$set_once`` and Segment's
+    ``traits`` objects. Explicit identities win over values found in properties.
+    """
+    if not isinstance(properties, dict):
+        return properties
+    out: dict[str, Any] | None = None
+    for key, value in properties.items():
+        kind = PII_PROPERTY_KEYS.get(key.lower()) if isinstance(key, str) else None
+        if kind is not None and isinstance(value, str):
+            out = dict(properties) if out is None else out
+            del out[key]
+            cleaned = clean_id(value, key) if len(value) <= MAX_ID_LENGTH else None
+            if cleaned is not None:
+                identities.setdefault(kind, cleaned)
+        elif key in ("$set", "$set_once", "traits") and isinstance(value, dict):
+            inner = move_pii(value, identities)
+            if inner is not value:
+                out = dict(properties) if out is None else out
+                out[key] = inner
+    return properties if out is None else out
+
+
 def identity_type(key: str) -> str:
     """siyu's name for an identity type key (``$identity_mobile`` -> ``phone``)."""
     bare = key.removeprefix("$identity_").strip().lower()

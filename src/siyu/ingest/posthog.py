@@ -28,6 +28,7 @@ from siyu.ingest.normalize import (
     clean_id,
     dump_json,
     event_time,
+    move_pii,
     parse_time,
 )
 from siyu.ingest.parsing import Parsed
@@ -229,6 +230,8 @@ def _record(
         if item.get(key) is not None:
             context[key] = item[key]
     event_id = clean_id(item.get("uuid"), "uuid") or content_event_id(item)
+    identities: dict[str, str] = {}
+    properties = move_pii(properties, identities)
     return EventRecord(
         event_id=event_id,
         type=record_type,
@@ -243,6 +246,7 @@ def _record(
         user_id=user_id,
         anonymous_id=anonymous_id,
         previous_id=previous_id,
+        identities=identities,
         app_id=source.app_id,
         library=str(lib_name) if lib_name is not None else None,
         library_version=str(lib_version) if lib_version is not None else None,

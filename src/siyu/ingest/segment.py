@@ -26,6 +26,7 @@ from siyu.ingest.normalize import (
     clean_id,
     dump_json,
     event_time,
+    move_pii,
     normalise_identities,
     parse_time,
 )
@@ -240,8 +241,8 @@ def _record(
         library=str(lib_name) if lib_name is not None else None,
         library_version=str(lib_version) if lib_version is not None else None,
         method="code",
-        properties=dump_json(properties, "properties", MAX_MESSAGE_BYTES),
-        context=dump_json(context, "context", MAX_MESSAGE_BYTES),
+        properties=dump_json(move_pii(properties, identities), "properties", MAX_MESSAGE_BYTES),
+        context=dump_json(move_pii(context, identities), "context", MAX_MESSAGE_BYTES),
     )
 
 

@@ -24,6 +24,7 @@ from siyu.ingest.normalize import (
     clean_id,
     dump_json,
     event_time,
+    move_pii,
     normalise_identities,
     parse_time,
 )
@@ -230,8 +231,8 @@ def _record(
         library=str(lib_name) if lib_name is not None else None,
         library_version=str(lib_version) if lib_version is not None else None,
         method="autotrack" if str(lib_method).lower() == "autotrack" else "code",
-        properties=dump_json(properties, "properties", MAX_RECORD_BYTES),
-        context=dump_json(context, "context", MAX_RECORD_BYTES),
+        properties=dump_json(move_pii(properties, identities), "properties", MAX_RECORD_BYTES),
+        context=dump_json(move_pii(context, identities), "context", MAX_RECORD_BYTES),
     )
 
 

@@ -29,6 +29,17 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         "SELECT import_id, kind, path, status, rows_accepted, rows_duplicate, rows_rejected,"
         " started_at FROM imports ORDER BY started_at DESC LIMIT 5"
     )
+    identity = rows(
+        "SELECT count(DISTINCT person_id), count(*),"
+        " (SELECT count(*) FROM identity_conflicts WHERE a_person_id <> b_person_id),"
+        " (SELECT CAST(value AS BIGINT) FROM identity_state WHERE key = 'watermark')"
+        " FROM identities"
+    )[0]
+    resolved_through = identity[3] or 0
+    pending = rows(
+        f"SELECT (SELECT count(*) FROM events WHERE seq > {int(resolved_through)})"
+        f" + (SELECT count(*) FROM orders WHERE seq > {int(resolved_through)})"
+    )[0][0]
     result = {
         "home": str(warehouse.path.parent) if warehouse.path else None,
         "schema_version": warehouse.schema_version(),
@@ -46,6 +57,13 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
             "top_reasons": [{"protocol": p, "reason": r, "count": n} for p, r, n in quarantine],
         },
         "orders": {"total": orders[0], "net_revenue_fen": int(orders[1])},
+        "identity": {
+            "persons": identity[0],
+            "identities": identity[1],
+            "open_conflicts": identity[2],
+            "resolved_through_seq": resolved_through,
+            "pending_records": pending,
+        },
         "sources": rows("SELECT count(*) FROM sources")[0][0],
         "items": rows("SELECT count(*) FROM items WHERE NOT deleted")[0][0],
         "channels": rows("SELECT count(*) FROM channels")[0][0],

@@ -15,3 +15,7 @@ class StorageLocked(StorageError):
 
 class SchemaTooNew(StorageError):
     """The data directory was written by a newer siyu than this one."""
+
+
+class SealBroken(StorageError):
+    """A sealed personal value does not open with the configured key."""

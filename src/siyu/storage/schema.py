@@ -180,10 +180,106 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE UNIQUE INDEX events_event_key ON events (event_key)",
         ),
     ),
+    Migration(
+        4,
+        "identity graph: links, identities, overrides, conflicts, state; orders.seq",
+        (
+            # Orders carry identity links too; they replay in the same order as events.
+            "ALTER TABLE orders ADD COLUMN seq BIGINT",
+            """
+            UPDATE orders SET seq = o.seq FROM (
+                SELECT order_id,
+                       (SELECT coalesce(max(seq), 0) FROM events)
+                       + row_number() OVER (ORDER BY loaded_at, order_id) AS seq
+                FROM orders) AS o
+            WHERE orders.order_id = o.order_id
+            """,
+            # One row per identity fact, in replay order (seq, sub). kind: node (the
+            # actor of an event or order, sub 0), link, unbind, force, keep_apart.
+            """
+            CREATE TABLE identity_links (
+                seq      BIGINT NOT NULL,
+                sub      INTEGER NOT NULL,
+                kind     VARCHAR NOT NULL,
+                a_type   VARCHAR NOT NULL,
+                a_value  VARCHAR NOT NULL,
+                b_type   VARCHAR,
+                b_value  VARCHAR,
+                origin   VARCHAR NOT NULL,
+                ref      VARCHAR,
+                seen_at  TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE identities (
+                identity_type  VARCHAR NOT NULL,
+                identity_value VARCHAR NOT NULL,
+                person_id      VARCHAR NOT NULL,
+                region_id      VARCHAR NOT NULL,
+                node_order     BIGINT NOT NULL,
+                first_seen     TIMESTAMP NOT NULL,
+                junk           BOOLEAN NOT NULL DEFAULT false
+            )
+            """,
+            """
+            CREATE TABLE person_overrides (
+                old_person_id VARCHAR NOT NULL,
+                person_id     VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE identity_conflicts (
+                seq         BIGINT NOT NULL,
+                sub         INTEGER NOT NULL,
+                a_type      VARCHAR NOT NULL,
+                a_value     VARCHAR NOT NULL,
+                b_type      VARCHAR NOT NULL,
+                b_value     VARCHAR NOT NULL,
+                a_person_id VARCHAR NOT NULL,
+                b_person_id VARCHAR NOT NULL,
+                rule        VARCHAR NOT NULL,
+                origin      VARCHAR NOT NULL,
+                ref         VARCHAR,
+                seen_at     TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE identity_state (
+                key   VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE privacy_audit (
+                audit_id   VARCHAR PRIMARY KEY,
+                action     VARCHAR NOT NULL,
+                done_at    TIMESTAMP NOT NULL,
+                actor      VARCHAR NOT NULL,
+                persons    INTEGER NOT NULL,
+                identities INTEGER NOT NULL,
+                events     BIGINT NOT NULL,
+                orders     BIGINT NOT NULL,
+                detail     VARCHAR NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
 SNAPSHOT_EXCLUDE: Final = {"events": ("event_key",)}
 
 #: Tables every backend exposes under the same names.
-TABLES: Final = ("sources", "events", "quarantine", "orders", "items", "channels", "imports")
+TABLES: Final = (
+    "sources",
+    "events",
+    "quarantine",
+    "orders",
+    "items",
+    "channels",
+    "imports",
+    "identity_links",
+    "identities",
+    "person_overrides",
+    "identity_conflicts",
+)

@@ -3,6 +3,7 @@
 One `Warehouse` per process. Threads get their own cursor (`cursor()`); writes that must
 not interleave (event appends, which assign ``seq``) go through `append_events`, which
 serialises them with a lock and commits before it returns, so a caller may acknowledge.
+Phone and email identities are sealed (`siyu.storage.sealing`) before any row is stored.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from siyu.config import Settings
+from siyu.exceptions import ConfigError
 from siyu.storage.exceptions import SchemaTooNew, StorageLocked
 from siyu.storage.schema import MIGRATIONS
+from siyu.storage.sealing import Sealer, seal_identities
 
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend as DuckDBBackend
@@ -30,6 +33,10 @@ if TYPE_CHECKING:
 
 #: Loads at least this big (and half the table) rebuild the dedup index instead.
 BULK_MIN_ROWS = 500_000
+
+#: ``identity_state`` key of a sealed constant: proves the key is the one the data has.
+PII_KEY_CHECK = "pii_key_check"
+_PII_KEY_CANARY = "siyu pii key check"
 
 #: Event columns a loader may supply; ``seq`` and ``event_key`` are the warehouse's.
 EVENT_COLUMNS = [
@@ -96,10 +103,19 @@ QUARANTINE_SCHEMA = pa.schema(
 class Warehouse:
     """The DuckDB file under ``SIYU_HOME``, migrated to the current schema on open."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None, read_only: bool):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path | None,
+        read_only: bool,
+        *,
+        sealer: Sealer | None = None,
+    ):
         self._con = con
         self.path = path
         self.read_only = read_only
+        #: Seals phone and email identities; a random key unless `open` passes one.
+        self.sealer = sealer or Sealer.random()
         self._write_lock = threading.RLock()
         self._writer: duckdb.DuckDBPyConnection | None = None
         self._depth = 0
@@ -107,7 +123,14 @@ class Warehouse:
         if not read_only:
             self._migrate()
             self._ensure_event_index()
-        self._next_seq = int(self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events") or 1)
+            self._record_key_check()
+        self._next_seq = int(
+            self._scalar(
+                "SELECT coalesce(greatest((SELECT max(seq) FROM events),"
+                " (SELECT max(seq) FROM orders), (SELECT max(seq) FROM identity_links)), 0) + 1"
+            )
+            or 1
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = False) -> Warehouse:
@@ -127,7 +150,12 @@ class Warehouse:
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             raise _locked_error(exc, path) from None
-        return cls(con, path, read_only)
+        try:
+            sealer = _open_sealer(con, settings)
+        except BaseException:
+            con.close()
+            raise
+        return cls(con, path, read_only, sealer=sealer)
 
     @classmethod
     def in_memory(cls) -> Warehouse:
@@ -195,6 +223,23 @@ class Warehouse:
         return start
 
     # -- writes -----------------------------------------------------------------------
+
+    def number_new_orders(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Give orders written without a ``seq`` the next numbers (paid_at, order_id order).
+
+        Call inside `transaction` right after writing orders: identity work replays order
+        links in ``seq`` order together with events.
+        """
+        missing = _count(cur.execute("SELECT count(*) FROM orders WHERE seq IS NULL"))
+        if missing:
+            start = self.reserve_seq(missing)
+            cur.execute(
+                "UPDATE orders SET seq = n.seq FROM (SELECT order_id, ? - 1 + row_number()"
+                " OVER (ORDER BY paid_at, order_id) AS seq FROM orders WHERE seq IS NULL) n"
+                " WHERE orders.order_id = n.order_id",
+                [start],
+            )
+        return missing
 
     def append_events(self, events: pa.Table, quarantine: pa.Table | None = None) -> AppendResult:
         """Append events (duplicates by ``event_id`` ignored) and quarantined records.
@@ -277,6 +322,15 @@ class Warehouse:
         with self.transaction() as cur:
             cur.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
 
+    def _record_key_check(self) -> None:
+        """Store the sealed canary once, so a later open can tell a wrong key."""
+        if _key_check(self._con) is None and "identity_state" in self.table_names():
+            with self.transaction() as cur:
+                cur.execute(
+                    "INSERT OR IGNORE INTO identity_state VALUES (?, ?)",
+                    [PII_KEY_CHECK, self.sealer.seal(_PII_KEY_CANARY)],
+                )
+
     def _insert_events(
         self, cur: duckdb.DuckDBPyConnection, events: pa.Table, *, rebuilding: bool
     ) -> int:
@@ -284,7 +338,7 @@ class Warehouse:
         if not n:
             return 0
         start = self.reserve_seq(n)
-        batch = events.select(EVENT_COLUMNS).append_column(
+        batch = seal_identities(events.select(EVENT_COLUMNS), self.sealer).append_column(
             "seq", pa.array(range(start, start + n), pa.int64())
         )
         # While rebuilding there is no index: rows go in unchecked and `event_loader`
@@ -366,6 +420,31 @@ def _upsert_items(cur: duckdb.DuckDBPyConnection) -> None:
             ORDER BY event_time DESC, seq DESC) = 1
         """
     )
+
+
+def _open_sealer(con: duckdb.DuckDBPyConnection, settings: Settings) -> Sealer:
+    """The sealer of ``settings``, checked against the key the data was sealed with."""
+    check = _key_check(con)
+    sealer = Sealer.from_settings(settings, create=check is None)
+    if check is not None and sealer.seal(_PII_KEY_CANARY) != check:
+        source = "SIYU_PII_KEY" if settings.pii_key is not None else str(settings.pii_key_path)
+        raise ConfigError(
+            f"{source} is not the key the data in {settings.home} was sealed with; "
+            "restore the original key (SIYU_PII_KEY or pii.key)"
+        )
+    return sealer
+
+
+def _key_check(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = (
+            con.cursor()
+            .execute("SELECT value FROM identity_state WHERE key = ?", [PII_KEY_CHECK])
+            .fetchone()
+        )
+    except duckdb.CatalogException:
+        return None
+    return str(row[0]) if row else None
 
 
 def _count(result: duckdb.DuckDBPyConnection) -> int:

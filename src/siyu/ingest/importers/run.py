@@ -37,6 +37,7 @@ from siyu.ingest.importers.reading import (
 from siyu.progress import Progress, no_progress
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
+from siyu.storage.sealing import seal_identities
 from siyu.storage.warehouse import EVENT_COLUMNS, EventLoad
 
 #: Rows per write transaction: big enough to amortise index maintenance, small enough
@@ -244,6 +245,7 @@ def _write_orders(warehouse: Warehouse, good: pa.Table, tally: _Tally) -> None:
     updates = ", ".join(
         f"{c} = excluded.{c}" for c in (*_ORDER_UPDATABLE, "import_id", "loaded_at")
     )
+    good = seal_identities(good, warehouse.sealer)
     with warehouse.transaction() as cur:
         cur.register("_siyu_batch", good)
         # The last row of an order id in the file wins.
@@ -264,6 +266,7 @@ def _write_orders(warehouse: Warehouse, good: pa.Table, tally: _Tally) -> None:
                 f"ON CONFLICT (order_id) DO UPDATE SET {updates} WHERE {changed}"
             )
         )
+        warehouse.number_new_orders(cur)
         cur.execute("DROP TABLE _siyu_orders")
         cur.unregister("_siyu_batch")
     tally.accepted += new

@@ -1,0 +1,187 @@
+"""Personal identity values sealed at rest: deterministic authenticated encryption.
+
+Phone numbers and emails are stored as ``s1.`` + base64url(AES-SIV(value)). AES-SIV is
+deterministic, so one value always seals to the same text: joins, dedup and the identity
+graph work on sealed values unchanged, and `Sealer.unseal` gives the value back for
+export and masked display. The key comes from ``SIYU_PII_KEY`` or ``SIYU_HOME/pii.key``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+import stat
+from collections.abc import Collection
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from siyu.config import PII_KEY_BYTES, Settings, decode_pii_key
+from siyu.exceptions import ConfigError
+from siyu.identity.exceptions import InvalidIdentity
+from siyu.identity.pii import normalise_value
+from siyu.identity.rules import PII_TYPES
+from siyu.storage.exceptions import SealBroken
+
+log = logging.getLogger(__name__)
+
+PREFIX: Final = "s1."
+#: A sealed value: the prefix and at least a 16-byte SIV tag in base64url.
+_SEALED: Final = re.compile(r"s1\.[A-Za-z0-9_-]{22,}")
+#: Values remembered per sealer; the cache is dropped whole when it grows past this.
+_CACHE_LIMIT: Final = 1_000_000
+
+
+class Sealer:
+    """Seals and unseals personal values with one key.
+
+    Example:
+        >>> sealer = Sealer.random()
+        >>> sealed = sealer.seal("+8613800138000")
+        >>> sealed == sealer.seal("+8613800138000"), sealer.unseal(sealed)
+        (True, '+8613800138000')
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != PII_KEY_BYTES:
+            raise ConfigError(f"a personal-data key has {PII_KEY_BYTES} bytes, got {len(key)}")
+        self._aead = AESSIV(key)
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    @classmethod
+    def random(cls) -> Sealer:
+        """A sealer with a fresh key, for throw-away warehouses."""
+        return cls(os.urandom(PII_KEY_BYTES))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, create: bool = True) -> Sealer:
+        """The sealer of ``SIYU_PII_KEY``, else of the key file (made when ``create``)."""
+        if settings.pii_key is not None:
+            return cls(decode_pii_key(settings.pii_key.get_secret_value(), "SIYU_PII_KEY"))
+        return cls(read_key_file(settings.pii_key_path, create=create))
+
+    @staticmethod
+    def is_sealed(text: str) -> bool:
+        return _SEALED.fullmatch(text) is not None
+
+    def seal(self, text: str) -> str:
+        """``text`` sealed; a value sealed already is returned unchanged."""
+        if self.is_sealed(text):
+            return text
+        sealed = self._aead.encrypt(text.encode(), None)
+        return PREFIX + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+    def unseal(self, stored: str) -> str:
+        """The plaintext of a sealed value; `SealBroken` if another key sealed it."""
+        if not self.is_sealed(stored):
+            raise SealBroken("the value is not sealed (it does not start with 's1.')")
+        body = stored[len(PREFIX) :]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            return self._aead.decrypt(raw, None).decode()
+        except (InvalidTag, ValueError):
+            raise SealBroken(
+                "a sealed value does not open with this key; the data was sealed with "
+                "another SIYU_PII_KEY or pii.key — restore that key"
+            ) from None
+
+    def seal_identity(self, id_type: str, value: str) -> str | None:
+        """``value`` normalised for ``id_type`` and sealed; None when it is not valid."""
+        key = (id_type, value)
+        if key in self._cache:
+            return self._cache[key]
+        if self.is_sealed(value):
+            out: str | None = value
+        else:
+            try:
+                out = self.seal(normalise_value(id_type, value))
+            except InvalidIdentity:
+                out = None
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
+
+
+def read_key_file(path: Path, *, create: bool) -> bytes:
+    """The key in ``path``, made (mode 0600) when missing and ``create``."""
+    where = str(path)
+    if not path.exists():
+        if not create:
+            raise ConfigError(
+                f"{where} is missing but the data here was sealed with it; restore the "
+                "file from a backup or set SIYU_PII_KEY to the key"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = base64.b64encode(os.urandom(PII_KEY_BYTES)) + b"\n"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return read_key_file(path, create=False)  # another process made it first
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+        log.warning("created the personal-data key %s; back it up with the data", where)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigError(
+            f"{where} can be read by other users (mode {mode:o}); run `chmod 600 {where}`"
+        )
+    return decode_pii_key(path.read_text(encoding="ascii", errors="replace"), where)
+
+
+def seal_identities(
+    table: pa.Table, sealer: Sealer, id_types: Collection[str] = PII_TYPES
+) -> pa.Table:
+    """``table`` with the ``id_types`` entries of its ``identities`` map sealed.
+
+    Values are normalised first (`siyu.identity.pii`); an invalid one is dropped from
+    the map. Only those entries reach Python, so tables without them cost one scan.
+    """
+    if "identities" not in table.column_names or not table.num_rows:
+        return table
+    column = table["identities"]
+    types = pa.array(sorted(id_types), pa.string())
+    chunks = [_seal_map(chunk, sealer, types) for chunk in column.chunks]
+    index = table.column_names.index("identities")
+    return table.set_column(index, "identities", pa.chunked_array(chunks, column.type))
+
+
+def _seal_map(maps: pa.MapArray, sealer: Sealer, types: pa.Array) -> pa.Array:
+    offsets = np.asarray(maps.offsets, dtype=np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    keys = maps.keys.slice(first, last - first)
+    items = maps.items.slice(first, last - first)
+    personal = pc.and_(pc.is_in(keys, value_set=types), pc.is_valid(items))
+    if not pc.any(personal).as_py():
+        return maps
+    where = pc.indices_nonzero(personal)
+    sealed = _seal_values(sealer, keys.take(where), items.take(where))
+    items = pc.replace_with_mask(items, personal, pc.fill_null(sealed, ""))
+    dropped = pc.filter(where, pc.is_null(sealed)).to_numpy()
+    offsets = offsets - first
+    if len(dropped):
+        log.info("dropped %d invalid phone/email identities", len(dropped))
+        keep = np.ones(len(keys), dtype=bool)
+        keep[dropped] = False
+        offsets = np.concatenate([[0], np.cumsum(keep)])[offsets]
+        mask = pa.array(keep)
+        keys, items = keys.filter(mask), items.filter(mask)
+    return pa.MapArray.from_arrays(
+        pa.array(offsets, pa.int32()), keys, items, mask=maps.is_null() if maps.null_count else None
+    )
+
+
+def _seal_values(sealer: Sealer, keys: pa.Array, values: pa.Array) -> pa.Array:
+    """Sealed ``values`` (null where invalid); Python sees each distinct pair once."""
+    pairs = pc.binary_join_element_wise(keys, values, "\x1f")
+    encoded = pc.dictionary_encode(pairs)
+    distinct = [pair.split("\x1f", 1) for pair in encoded.dictionary.to_pylist()]
+    sealed = pa.array([sealer.seal_identity(k, v) for k, v in distinct], pa.string())
+    return sealed.take(encoded.indices)
