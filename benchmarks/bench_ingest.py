@@ -43,7 +43,10 @@ def make_bodies(write_key: str, events: int, batch: int, seed: str) -> list[byte
                 "type": "track",
                 "event": ("view_item", "add_to_cart", "checkout", "order_paid")[i % 4],
                 "userId": f"member-{i % 50_000}",
-                "anonymousId": f"anon-{i % 80_000}",
+                # Two devices per member; one event in 100 from a shop's shared tablet.
+                "anonymousId": (
+                    f"tablet-{i % 7}" if i % 100 == 0 else f"anon-{i % 50_000}-{i // 50_000 % 2}"
+                ),
                 "messageId": f"{seed}-{i}",
                 "timestamp": "2026-11-20T10:00:00.000Z",
                 "properties": {"sku": f"book-{i % 997}", "price_fen": 3900 + i % 5000},

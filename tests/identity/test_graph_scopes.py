@@ -63,3 +63,30 @@ def test_the_conflict_rule_does_not_depend_on_the_scope() -> None:
     apply_new(w, RULES)
     incremental, rebuilt = incremental_and_rebuilt(w, "SELECT ref, rule FROM identity_conflicts")
     assert incremental == rebuilt  # [('e4', 'login_id')] vs [('e4', 'unionid')]
+
+
+def test_an_id_turning_junk_between_batches_gives_what_a_rebuild_gives() -> None:
+    """The fast path notices a shared device crossing the fan-out and replays its region."""
+    rules = IdentityRules(max_fanout=3)
+    w = Warehouse.in_memory()
+    for i in range(6):
+        append(
+            w,
+            [
+                event(f"e{i}", {"device_id": "shop-tablet"}, user_id=f"u{i}"),
+                event(f"f{i}", {"device_id": f"own-{i}"}, user_id=f"u{i}"),
+            ],
+        )
+        apply_new(w, rules)
+    query = "SELECT identity_type, identity_value, person_id, region_id, junk FROM identities"
+    before = sorted(w.cursor().execute(query).fetchall())
+    conflicts = sorted(
+        w.cursor().execute("SELECT seq, sub, rule FROM identity_conflicts").fetchall()
+    )
+    rebuild(w, rules)
+    assert sorted(w.cursor().execute(query).fetchall()) == before
+    assert (
+        sorted(w.cursor().execute("SELECT seq, sub, rule FROM identity_conflicts").fetchall())
+        == conflicts
+    )
+    assert [(r[0], r[1]) for r in before if r[4]] == [("device_id", "shop-tablet")]

@@ -1,8 +1,9 @@
 """The daily summary: actors, newcomers, next-day retention, orders and the shop funnel.
 
 Every number is an Ibis expression over the ``events`` and ``orders`` tables, so the
-same code runs on DuckDB and Spark. An *actor* is ``coalesce(user_id, anonymous_id)``
-until identity resolution exists.
+same code runs on DuckDB and Spark. An *actor* is the event's person
+(`siyu.identity.resolution`); records not resolved yet count under
+``coalesce(user_id, anonymous_id)``.
 
 Local days: Ibis 12 has no time-zone conversion that DuckDB and Spark both compile, so
 timestamps (UTC) are shifted by the zone's UTC offset as integer epoch seconds. The
@@ -20,6 +21,8 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 from ibis import _
+
+from siyu.identity.resolution import events_with_person
 
 FUNNEL_STEPS: Final = ("view_item", "add_to_cart", "checkout", "order_paid")
 RETENTION_CARRIERS: Final = ("mp", "app")
@@ -109,8 +112,10 @@ def daily_summary(
     lo, hi = _utc_midnight(start, tz), _utc_midnight(end + timedelta(days=1), tz)
     first_day, last_day = _day_number(start), _day_number(end)
 
-    events = con.table("events")
-    actor = ibis.coalesce(events.user_id, events.anonymous_id)
+    events = events_with_person(
+        con.table("events"), con.table("identity_links"), con.table("identities")
+    )
+    actor = ibis.coalesce(events.person_id, events.user_id, events.anonymous_id)
     # Everything up to the day after the period: history decides who is new, the extra
     # day lets the last day's newcomers be checked for a return.
     upto = events.filter(events.event_time < ibis.literal(hi + timedelta(days=1)), actor.notnull())

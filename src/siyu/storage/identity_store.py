@@ -8,14 +8,16 @@ link), so replaying it alone gives exactly what a full replay gives for those id
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-#: A node's order: seq << 12 | (sub * 2 + end). Records carry far fewer than 2,048 ids.
+#: A node's order: seq << 12 | (sub * 2 + end). Ids past the 2,048th of one record (no
+#: real record has that many) are left out.
 ORDER_SHIFT: Final = 12
+MAX_SUB: Final = 1 << (ORDER_SHIFT - 1)
 
 _PID = "'p' || left(md5({t} || chr(31) || {v}), 20)"
 
@@ -37,11 +39,13 @@ def delete_derived_links(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def scope_everything(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute("CREATE OR REPLACE TEMP TABLE _id_links AS SELECT * FROM identity_links")
+    drop_scope(cur)
+    cur.execute("CREATE OR REPLACE TEMP VIEW _id_links AS SELECT * FROM identity_links")
 
 
 def scope_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> int:
     """Scope = the regions touched by links with ``seq >= min_seq``; returns its link count."""
+    drop_scope(cur)
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _id_touched AS
@@ -75,6 +79,7 @@ def scope_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> int:
 
 def scope_region_ids(cur: duckdb.DuckDBPyConnection, regions: list[str]) -> int:
     """Scope = the named regions."""
+    drop_scope(cur)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_scope AS SELECT identity_type AS t,"
         " identity_value AS v FROM identities WHERE list_contains($r, region_id)",
@@ -87,42 +92,88 @@ def scope_region_ids(cur: duckdb.DuckDBPyConnection, regions: list[str]) -> int:
     return _scalar(cur, "SELECT count(*) FROM _id_links")
 
 
-def intern_nodes(cur: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Number the scope's ids by age; returns (idx, t, node_order) ordered by idx."""
+#: Op kinds as the small integers of `siyu.identity.replay` (KINDS).
+_KIND_CODE = (
+    "CASE kind WHEN 'node' THEN 0 WHEN 'link' THEN 1 WHEN 'force' THEN 2"
+    " WHEN 'unbind' THEN 3 ELSE 4 END"
+)
+
+
+def intern_nodes(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Number the scope's ids by age.
+
+    Ids are keyed by a 128-bit hash of type and value (narrow joins); the text of each is
+    read back once, from the row where it first appears. Returns the distinct types and,
+    per node index, its type code and ``node_order``.
+    """
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_keys AS
+        SELECT seq, sub, CAST({_KIND_CODE} AS TINYINT) AS kind,
+               md5_number(a_type || chr(31) || a_value) AS ka,
+               CASE WHEN b_type IS NOT NULL
+                    THEN md5_number(b_type || chr(31) || b_value) END AS kb
+        FROM _id_links
+        WHERE sub < {MAX_SUB}
+        """
+    )
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_first AS
+        WITH ends AS (
+            SELECT ka AS k, (seq << {ORDER_SHIFT}) | (sub * 2) AS node_order
+            FROM _id_keys
+            UNION ALL
+            SELECT kb, (seq << {ORDER_SHIFT}) | (sub * 2 + 1)
+            FROM _id_keys WHERE kb IS NOT NULL
+        )
+        SELECT k, min(node_order) AS node_order FROM ends GROUP BY k
+        """
+    )
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_nodes AS
-        WITH ends AS (
-            SELECT a_type AS t, a_value AS v,
-                   (seq << {ORDER_SHIFT}) | (least(sub, 2047) * 2) AS node_order, seen_at
-            FROM _id_links
-            UNION ALL
-            SELECT b_type, b_value, (seq << {ORDER_SHIFT}) | (least(sub, 2047) * 2 + 1), seen_at
-            FROM _id_links WHERE b_type IS NOT NULL
-        ), firsts AS (
-            SELECT t, v, min(node_order) AS node_order, arg_min(seen_at, node_order) AS first_seen
-            FROM ends GROUP BY t, v
-        )
-        SELECT row_number() OVER (ORDER BY node_order) - 1 AS idx, * FROM firsts
+        SELECT row_number() OVER (ORDER BY f.node_order) - 1 AS idx, f.k, f.node_order,
+               CASE WHEN f.node_order & 1 = 0 THEN l.a_type ELSE l.b_type END AS t,
+               CASE WHEN f.node_order & 1 = 0 THEN l.a_value ELSE l.b_value END AS v,
+               l.seen_at AS first_seen
+        FROM _id_first f
+        JOIN _id_links l
+          ON l.seq = f.node_order >> {ORDER_SHIFT}
+         AND l.sub = (f.node_order & {(1 << ORDER_SHIFT) - 1}) >> 1
         """
     )
-    return cur.sql("SELECT idx, t, node_order FROM _id_nodes ORDER BY idx").to_arrow_table()
-
-
-def load_ops(cur: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The scope's links in replay order: (op, kind, a, b, seq)."""
+    cur.execute("DROP TABLE _id_first")
     cur.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _id_ops AS
-        SELECT row_number() OVER (ORDER BY l.seq, l.sub) - 1 AS op, l.kind,
-               na.idx AS a, coalesce(nb.idx, -1) AS b, l.seq, l.sub,
-               l.a_type, l.a_value, l.b_type, l.b_value, l.origin, l.ref, l.seen_at
-        FROM _id_links l
-        JOIN _id_nodes na ON l.a_type = na.t AND l.a_value = na.v
-        LEFT JOIN _id_nodes nb ON l.b_type = nb.t AND l.b_value = nb.v
-        """
+        "CREATE OR REPLACE TEMP TABLE _id_types AS"
+        " SELECT t, CAST(row_number() OVER (ORDER BY t) - 1 AS SMALLINT) AS code"
+        " FROM (SELECT DISTINCT t FROM _id_nodes)"
     )
-    return cur.sql("SELECT kind, a, b, seq FROM _id_ops ORDER BY op").to_arrow_table()
+    types = [str(r[0]) for r in cur.execute("SELECT t FROM _id_types ORDER BY code").fetchall()]
+    got = cur.execute(
+        "SELECT y.code, n.node_order FROM _id_nodes n JOIN _id_types y USING (t) ORDER BY n.idx"
+    ).fetchnumpy()
+    return types, _array(got["code"], np.int16), _array(got["node_order"], np.int64)
+
+
+def load_ops(cur: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """The scope's rows in replay order as integer arrays: kind, a, b, seq, sub."""
+    got = cur.execute(
+        """
+        SELECT l.kind, na.idx AS a, coalesce(nb.idx, -1) AS b, l.seq, l.sub
+        FROM _id_keys l
+        JOIN _id_nodes na ON l.ka = na.k
+        LEFT JOIN _id_nodes nb ON l.kb = nb.k
+        ORDER BY l.seq, l.sub
+        """
+    ).fetchnumpy()
+    return {
+        "kind": _array(got["kind"], np.int8),
+        "a": _array(got["a"], np.int64),
+        "b": _array(got["b"], np.int64),
+        "seq": _array(got["seq"], np.int64),
+        "sub": _array(got["sub"], np.int64),
+    }
 
 
 def write_result(
@@ -134,7 +185,11 @@ def write_result(
     merged_away: np.ndarray,
     scoped: bool,
 ) -> None:
-    """Replace the scope's rows of identities, conflicts and overrides."""
+    """Replace the scope's rows of identities, conflicts and overrides.
+
+    ``conflicts`` has the refused rows' ``seq``, ``sub``, node indexes ``a`` and ``b``
+    and the ``rule``.
+    """
     n = len(root)
     cur.register(
         "_id_result",
@@ -150,16 +205,19 @@ def write_result(
     )
     cur.register("_id_conflict_ops", conflicts)
     cur.execute(
-        f"""
+        f"CREATE OR REPLACE TEMP TABLE _id_own AS"
+        f" SELECT idx, {person_id_sql('t', 'v')} AS own_id FROM _id_nodes"
+    )
+    cur.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _id_map AS
         SELECT n.idx, n.t, n.v, n.node_order, n.first_seen, r.junk, r.merged_away,
-               {person_id_sql("n.t", "n.v")} AS own_id,
-               {person_id_sql("p.t", "p.v")} AS person_id,
-               {person_id_sql("g.t", "g.v")} AS region_id
+               o.own_id, p.own_id AS person_id, g.own_id AS region_id
         FROM _id_nodes n
         JOIN _id_result r ON r.idx = n.idx
-        JOIN _id_nodes p ON p.idx = r.root
-        JOIN _id_nodes g ON g.idx = r.region
+        JOIN _id_own o ON o.idx = n.idx
+        JOIN _id_own p ON p.idx = r.root
+        JOIN _id_own g ON g.idx = r.region
         """
     )
     if scoped:
@@ -189,12 +247,12 @@ def write_result(
     cur.execute(
         """
         INSERT INTO identity_conflicts
-        SELECT o.seq, o.sub, o.a_type, o.a_value, o.b_type, o.b_value,
-               ma.person_id, mb.person_id, c.rule, o.origin, o.ref, o.seen_at
+        SELECT l.seq, l.sub, l.a_type, l.a_value, l.b_type, l.b_value,
+               ma.person_id, mb.person_id, c.rule, l.origin, l.ref, l.seen_at
         FROM _id_conflict_ops c
-        JOIN _id_ops o ON o.op = c.op
-        JOIN _id_map ma ON ma.idx = o.a
-        JOIN _id_map mb ON mb.idx = o.b
+        JOIN _id_links l ON l.seq = c.seq AND l.sub = c.sub
+        JOIN _id_map ma ON ma.idx = c.a
+        JOIN _id_map mb ON mb.idx = c.b
         """
     )
     cur.unregister("_id_result")
@@ -203,15 +261,19 @@ def write_result(
 
 
 def drop_scope(cur: duckdb.DuckDBPyConnection) -> None:
-    for name in ("_id_map", "_id_ops", "_id_nodes", "_id_links", "_id_scope", "_id_touched"):
+    tables = ("_id_map", "_id_own", "_id_keys", "_id_nodes", "_id_types", "_id_scope")
+    for name in (*tables, "_id_touched"):
         cur.execute(f"DROP TABLE IF EXISTS {name}")
+    views = cur.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = '_id_links' AND temporary"
+    ).fetchone()
+    cur.execute(f"DROP {'VIEW' if views and views[0] else 'TABLE'} IF EXISTS _id_links")
 
 
-def keep_apart_pairs(cur: duckdb.DuckDBPyConnection) -> np.ndarray:
-    rows = cur.execute(
-        "SELECT a, b FROM _id_ops WHERE kind = 'keep_apart' AND b >= 0 ORDER BY op"
-    ).fetchnumpy()
-    return np.stack([rows["a"], rows["b"]], axis=1).astype(np.int64).reshape(-1)
+def _array(values: Any, dtype: type) -> np.ndarray:
+    """A fetched column as a plain array (DuckDB may hand back a masked one)."""
+    out: np.ndarray = np.ma.getdata(values).astype(dtype, copy=False)
+    return out
 
 
 def state(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -226,3 +288,269 @@ def set_state(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def _scalar(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = cur.execute(sql).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+# -- the incremental fast path: touched persons, not regions ----------------------------
+
+
+def batch_needs_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> bool:
+    """Whether rows from ``min_seq`` on undo earlier links (unbind, keep_apart)."""
+    row = cur.execute(
+        "SELECT count(*) FROM identity_links WHERE seq >= ? AND kind IN ('unbind', 'keep_apart')",
+        [min_seq],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def scope_persons(
+    cur: duckdb.DuckDBPyConnection, min_seq: int
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Nodes of the persons rows from ``min_seq`` touch, plus the ids new in them.
+
+    Existing nodes keep their stored age, person and region; the returned arrays are per
+    node index (age order): type code, node_order, the index of the person's oldest node
+    (``parent``; -1 for new nodes), junk.
+    """
+    drop_scope(cur)
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_links AS
+        SELECT * FROM identity_links WHERE seq >= $s AND sub < {MAX_SUB}
+        """,
+        {"s": min_seq},
+    )
+    # Rows between ids already in one person (most of a returning user's traffic) change
+    # nothing now or later in this batch: persons only grow within it.
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _id_live AS
+        SELECT l.* FROM _id_links l
+        LEFT JOIN identities ia ON ia.identity_type = l.a_type AND ia.identity_value = l.a_value
+        LEFT JOIN identities ib ON ib.identity_type = l.b_type AND ib.identity_value = l.b_value
+        WHERE ia.person_id IS NULL
+           OR (l.b_type IS NOT NULL AND (ib.person_id IS NULL OR ib.person_id <> ia.person_id))
+        """
+    )
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_keys AS
+        SELECT seq, sub, CAST({_KIND_CODE} AS TINYINT) AS kind,
+               md5_number(a_type || chr(31) || a_value) AS ka,
+               CASE WHEN b_type IS NOT NULL
+                    THEN md5_number(b_type || chr(31) || b_value) END AS kb
+        FROM _id_live
+        """
+    )
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_fresh AS
+        WITH ends AS (
+            SELECT a_type AS t, a_value AS v, (seq << {ORDER_SHIFT}) | (sub * 2) AS o, seen_at
+            FROM _id_live
+            UNION ALL
+            SELECT b_type, b_value, (seq << {ORDER_SHIFT}) | (sub * 2 + 1), seen_at
+            FROM _id_live WHERE b_type IS NOT NULL
+        )
+        SELECT t, v, min(o) AS node_order, arg_min(seen_at, o) AS first_seen
+        FROM ends GROUP BY t, v
+        """
+    )
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _id_old AS
+        SELECT i.* FROM identities i
+        WHERE i.person_id IN (
+            SELECT x.person_id FROM identities x
+            JOIN _id_fresh f ON x.identity_type = f.t AND x.identity_value = f.v)
+        """
+    )
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_nodes AS
+        WITH all_nodes AS (
+            SELECT identity_type AS t, identity_value AS v, node_order, first_seen, junk,
+                   person_id AS old_person, region_id AS old_region
+            FROM _id_old
+            UNION ALL
+            SELECT f.t, f.v, f.node_order, f.first_seen, false, NULL, NULL
+            FROM _id_fresh f ANTI JOIN _id_old o ON o.identity_type = f.t
+                 AND o.identity_value = f.v
+        )
+        SELECT row_number() OVER (ORDER BY node_order) - 1 AS idx,
+               md5_number(t || chr(31) || v) AS k, *,
+               {person_id_sql("t", "v")} AS own_id
+        FROM all_nodes
+        """
+    )
+    cur.execute("DROP TABLE _id_fresh")
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_types AS"
+        " SELECT t, CAST(row_number() OVER (ORDER BY t) - 1 AS SMALLINT) AS code"
+        " FROM (SELECT DISTINCT t FROM _id_nodes)"
+    )
+    types = [str(r[0]) for r in cur.execute("SELECT t FROM _id_types ORDER BY code").fetchall()]
+    got = cur.execute(
+        """
+        SELECT y.code, n.node_order, n.junk,
+               coalesce(min(n.idx) OVER (PARTITION BY n.old_person), -1) AS parent,
+               n.old_person IS NULL AS fresh
+        FROM _id_nodes n JOIN _id_types y USING (t) ORDER BY n.idx
+        """
+    ).fetchnumpy()
+    parent = _array(got["parent"], np.int64)
+    fresh = _array(got["fresh"], np.bool_)
+    parent[fresh] = np.flatnonzero(fresh)
+    return types, {
+        "type": _array(got["code"], np.int16),
+        "node_order": _array(got["node_order"], np.int64),
+        "junk": _array(got["junk"], np.bool_),
+        "parent": parent,
+    }
+
+
+def keep_apart_among_nodes(cur: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """Operator keep-apart pairs whose two ids are both in the scope, as node indexes."""
+    got = cur.execute(
+        """
+        SELECT na.idx AS a, nb.idx AS b
+        FROM (SELECT md5_number(a_type || chr(31) || a_value) AS ka,
+                     md5_number(b_type || chr(31) || b_value) AS kb
+              FROM identity_links WHERE kind = 'keep_apart') l
+        JOIN _id_nodes na ON na.k = l.ka JOIN _id_nodes nb ON nb.k = l.kb
+        """
+    ).fetchnumpy()
+    pairs = np.stack([_array(got["a"], np.int64), _array(got["b"], np.int64)], axis=1)
+    return pairs.reshape(-1)
+
+
+def node_regions(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The stored regions of the scope's nodes: their ids, and per node a region code
+    (-1 for new ids) and the region's age (node_order of its oldest id)."""
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _id_regions AS
+        SELECT region_id, CAST(row_number() OVER (ORDER BY region_id) - 1 AS BIGINT) AS code,
+               min(node_order) AS age
+        FROM identities
+        WHERE region_id IN (SELECT DISTINCT old_region FROM _id_nodes)
+        GROUP BY region_id
+        """
+    )
+    names = [
+        str(r[0]) for r in cur.execute("SELECT region_id FROM _id_regions ORDER BY code").fetchall()
+    ]
+    got = cur.execute(
+        "SELECT coalesce(r.code, -1) AS code, coalesce(r.age, -1) AS age FROM _id_nodes n"
+        " LEFT JOIN _id_regions r ON r.region_id = n.old_region ORDER BY n.idx"
+    ).fetchnumpy()
+    cur.execute("DROP TABLE _id_regions")
+    return names, _array(got["code"], np.int64), _array(got["age"], np.int64)
+
+
+def write_increment(
+    cur: duckdb.DuckDBPyConnection,
+    root: np.ndarray,
+    region: list[str | None],
+    region_node: np.ndarray,
+    conflicts: pa.Table,
+    merged_away: np.ndarray,
+) -> None:
+    """Apply a fast-path result: new ids, changed persons and regions, overrides, conflicts.
+
+    ``region`` is the region id of each node's raw component when it continues a stored
+    region, else None and ``region_node`` (the component's oldest node) names it.
+    """
+    n = len(root)
+    cur.register(
+        "_id_result",
+        pa.table(
+            {
+                "idx": pa.array(np.arange(n, dtype=np.int64)),
+                "root": pa.array(root.astype(np.int64)),
+                "region": pa.array(region, pa.string()),
+                "region_node": pa.array(region_node.astype(np.int64)),
+                "merged_away": pa.array(merged_away),
+            }
+        ),
+    )
+    cur.register("_id_conflict_ops", conflicts)
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _id_map AS
+        SELECT n.idx, n.t, n.v, n.node_order, n.first_seen, n.junk, n.old_person,
+               n.old_region, n.own_id, r.merged_away, p.own_id AS person_id,
+               coalesce(r.region, g.own_id) AS region_id
+        FROM _id_nodes n
+        JOIN _id_result r ON r.idx = n.idx
+        JOIN _id_nodes p ON p.idx = r.root
+        JOIN _id_nodes g ON g.idx = r.region_node
+        """
+    )
+    cur.execute(
+        "INSERT INTO identities SELECT t, v, person_id, region_id, node_order, first_seen, junk"
+        " FROM _id_map WHERE old_person IS NULL"
+    )
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_moved AS SELECT DISTINCT old_person, person_id"
+        " FROM _id_map WHERE old_person IS NOT NULL AND old_person <> person_id"
+    )
+    cur.execute(
+        "UPDATE identities SET person_id = m.person_id FROM _id_moved m"
+        " WHERE identities.person_id = m.old_person"
+    )
+    cur.execute(
+        "UPDATE person_overrides SET person_id = m.person_id FROM _id_moved m"
+        " WHERE person_overrides.person_id = m.old_person"
+    )
+    for end in ("a", "b"):
+        cur.execute(
+            f"UPDATE identity_conflicts SET {end}_person_id = m.person_id FROM _id_moved m"
+            f" WHERE identity_conflicts.{end}_person_id = m.old_person"
+        )
+    cur.execute(
+        "UPDATE identities SET region_id = m.region_id FROM (SELECT DISTINCT old_region,"
+        " region_id FROM _id_map WHERE old_region IS NOT NULL AND old_region <> region_id) m"
+        " WHERE identities.region_id = m.old_region"
+    )
+    cur.execute(
+        "INSERT INTO person_overrides SELECT own_id, person_id FROM _id_map"
+        " WHERE merged_away AND own_id <> person_id"
+    )
+    cur.execute(
+        """
+        INSERT INTO identity_conflicts
+        SELECT l.seq, l.sub, l.a_type, l.a_value, l.b_type, l.b_value,
+               ma.person_id, mb.person_id, c.rule, l.origin, l.ref, l.seen_at
+        FROM _id_conflict_ops c
+        JOIN _id_links l ON l.seq = c.seq AND l.sub = c.sub
+        JOIN _id_map ma ON ma.idx = c.a
+        JOIN _id_map mb ON mb.idx = c.b
+        """
+    )
+    cur.unregister("_id_result")
+    cur.unregister("_id_conflict_ops")
+    for name in ("_id_moved", "_id_old", "_id_live"):
+        cur.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_scope(cur)
+
+
+def fanout_of(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> list[tuple[int, str, int]]:
+    """For scope nodes ``nodes``: (node, neighbour type, distinct neighbours) over all links."""
+    if not len(nodes):
+        return []
+    cur.register("_id_cand", pa.table({"idx": pa.array(nodes.astype(np.int64))}))
+    rows = cur.execute(
+        """
+        WITH c AS (SELECT n.idx, n.t, n.v FROM _id_nodes n SEMI JOIN _id_cand x USING (idx)),
+        pairs AS (
+            SELECT c.idx, l.a_type AS nt, l.a_value AS nv FROM identity_links l
+            JOIN c ON l.b_type = c.t AND l.b_value = c.v WHERE l.kind IN ('link', 'force')
+            UNION
+            SELECT c.idx, l.b_type, l.b_value FROM identity_links l
+            JOIN c ON l.a_type = c.t AND l.a_value = c.v WHERE l.kind IN ('link', 'force')
+        )
+        SELECT idx, nt, count(*) FROM pairs GROUP BY idx, nt
+        """
+    ).fetchall()
+    cur.unregister("_id_cand")
+    return [(int(i), str(t), int(c)) for i, t, c in rows]

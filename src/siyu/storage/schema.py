@@ -264,6 +264,25 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        5,
+        "identity: views of the events and orders the graph has not resolved yet",
+        (
+            # Fixed views let the resolver compile its Ibis expression once.
+            """
+            CREATE VIEW identity_pending_events AS
+            SELECT * FROM events WHERE seq > (
+                SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM identity_state
+                WHERE key = 'watermark')
+            """,
+            """
+            CREATE VIEW identity_pending_orders AS
+            SELECT * FROM orders WHERE seq > (
+                SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM identity_state
+                WHERE key = 'watermark')
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
