@@ -60,7 +60,7 @@ def rebuild(
 ) -> ResolveStats:
     """Re-derive every link from events and orders and replay them all."""
     started = time.perf_counter()
-    with warehouse.transaction() as cur:
+    with warehouse.identity_lock, warehouse.transaction() as cur:
         progress("extracting identity links", 0, 3)
         store.delete_derived_links(cur)
         con = warehouse.ibis()
@@ -79,7 +79,7 @@ def rebuild(
 def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None:
     """Resolve events and orders that arrived since the last apply; None when none did."""
     started = time.perf_counter()
-    with warehouse.transaction() as cur:
+    with warehouse.identity_transaction() as cur:
         done = int(store.state(cur, WATERMARK) or 0)
         latest = _max_seq(cur)
         if latest <= done:
@@ -117,24 +117,39 @@ def add_decision(
     if (b is None) != (kind == "unbind"):
         raise InvalidIdentity(f"{kind} takes {'one identity' if kind == 'unbind' else 'two'}")
     started = time.perf_counter()
-    apply_new(warehouse, rules)
-    with warehouse.transaction() as cur:
-        seq = warehouse.reserve_seq(1)
-        cur.execute(
-            "INSERT INTO identity_links VALUES (?, 0, ?, ?, ?, ?, ?, 'operator', ?, ?)",
-            [
-                seq,
-                kind,
-                a[0],
-                a[1],
-                b[0] if b else None,
-                b[1] if b else None,
-                actor,
-                datetime.now(UTC).replace(tzinfo=None),
-            ],
-        )
-        store.scope_regions(cur, seq)
-        return _resolve(cur, rules, scoped=True, started=started)
+    with warehouse.identity_lock:
+        apply_new(warehouse, rules)
+        with warehouse.transaction() as cur:
+            return _decide(warehouse, cur, rules, kind, a, b, actor, started)
+
+
+def _decide(
+    warehouse: Warehouse,
+    cur: duckdb.DuckDBPyConnection,
+    rules: IdentityRules,
+    kind: str,
+    a: tuple[str, str],
+    b: tuple[str, str] | None,
+    actor: str,
+    started: float,
+) -> ResolveStats:
+    """Insert the decision in the log and re-resolve what it touches."""
+    seq = warehouse.reserve_seq(1)
+    cur.execute(
+        "INSERT INTO identity_links VALUES (?, 0, ?, ?, ?, ?, ?, 'operator', ?, ?)",
+        [
+            seq,
+            kind,
+            a[0],
+            a[1],
+            b[0] if b else None,
+            b[1] if b else None,
+            actor,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
+    store.scope_regions(cur, seq)
+    return _resolve(cur, rules, scoped=True, started=started)
 
 
 def person_counts(warehouse: Warehouse) -> dict[str, int]:

@@ -252,6 +252,13 @@ def delete_person(
 
     Parquet snapshots under ``lake`` are removed too (the next Spark run re-exports).
     """
+    with warehouse.identity_lock:
+        return _delete(warehouse, rules, ref, actor, lake)
+
+
+def _delete(
+    warehouse: Warehouse, rules: IdentityRules, ref: str, actor: str, lake: Path | None
+) -> dict[str, Any]:
     from siyu.identity.graph import apply_new, rescope
 
     apply_new(warehouse, rules)

@@ -118,6 +118,9 @@ class Warehouse:
         self.sealer = sealer or Sealer.random()
         self._write_lock = threading.RLock()
         self._writer: duckdb.DuckDBPyConnection | None = None
+        #: Serialises identity-graph writers; taken before the write lock, never after.
+        self.identity_lock = threading.RLock()
+        self._identity_cursor: duckdb.DuckDBPyConnection | None = None
         self._depth = 0
         self._next_seq = 1
         if not read_only:
@@ -175,7 +178,10 @@ class Warehouse:
         return ibis.duckdb.from_connection(self.cursor())
 
     def close(self) -> None:
-        with self._write_lock:
+        with self.identity_lock, self._write_lock:
+            if self._identity_cursor is not None:
+                self._identity_cursor.close()
+                self._identity_cursor = None
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -215,6 +221,28 @@ class Warehouse:
                 cur.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    @contextmanager
+    def identity_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A transaction on the identity graph's own connection, beside the collector's.
+
+        Identity resolution writes only its own tables (``identity_links``,
+        ``identities``, overrides, conflicts, state) and reads events, so DuckDB's MVCC
+        lets it run while the collector keeps committing: holding the write lock instead
+        stalled ingestion for as long as each resolution took.
+        """
+        with self.identity_lock:
+            if self._identity_cursor is None:
+                self._identity_cursor = self.cursor()
+            cur = self._identity_cursor
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
 
     def reserve_seq(self, count: int) -> int:
         """First of ``count`` consecutive ``seq`` numbers; call inside `transaction`."""
