@@ -203,15 +203,7 @@ def _resolve(
     region = _regions(kind, a, b, n)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
     store.write_result(cur, result.root, region, junk, conflicts, result.merged_away, scoped)
-    return ResolveStats(
-        links=len(kind),
-        identities=n,
-        persons=int(np.count_nonzero(result.root == np.arange(n))),
-        merges=int(np.count_nonzero(result.outcome == OUT_MERGED)),
-        conflicts=conflicts.num_rows,
-        junk=int(np.count_nonzero(junk)),
-        seconds=time.perf_counter() - started,
-    )
+    return _stats(result, conflicts, int(np.count_nonzero(junk)), started)
 
 
 def _apply_fast(
@@ -251,13 +243,18 @@ def _apply_fast(
     region, region_node = _fast_regions(cur, kind, a, b)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
     store.write_increment(cur, result.root, region, region_node, conflicts, result.merged_away)
+    return _stats(result, conflicts, 0, started)
+
+
+def _stats(result: ReplayResult, conflicts: pa.Table, junk: int, started: float) -> ResolveStats:
+    n = len(result.root)
     return ResolveStats(
-        links=len(kind),
+        links=len(result.outcome),
         identities=n,
         persons=int(np.count_nonzero(result.root == np.arange(n))),
         merges=int(np.count_nonzero(result.outcome == OUT_MERGED)),
         conflicts=conflicts.num_rows,
-        junk=0,
+        junk=junk,
         seconds=time.perf_counter() - started,
     )
 

@@ -106,17 +106,7 @@ def intern_nodes(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray,
     read back once, from the row where it first appears. Returns the distinct types and,
     per node index, its type code and ``node_order``.
     """
-    cur.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _id_keys AS
-        SELECT seq, sub, CAST({_KIND_CODE} AS TINYINT) AS kind,
-               md5_number(a_type || chr(31) || a_value) AS ka,
-               CASE WHEN b_type IS NOT NULL
-                    THEN md5_number(b_type || chr(31) || b_value) END AS kb
-        FROM _id_links
-        WHERE sub < {MAX_SUB}
-        """
-    )
+    _make_keys(cur, "_id_links", f"WHERE sub < {MAX_SUB}")
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_first AS
@@ -144,12 +134,7 @@ def intern_nodes(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray,
         """
     )
     cur.execute("DROP TABLE _id_first")
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _id_types AS"
-        " SELECT t, CAST(row_number() OVER (ORDER BY t) - 1 AS SMALLINT) AS code"
-        " FROM (SELECT DISTINCT t FROM _id_nodes)"
-    )
-    types = [str(r[0]) for r in cur.execute("SELECT t FROM _id_types ORDER BY code").fetchall()]
+    types = _number_types(cur)
     got = cur.execute(
         "SELECT y.code, n.node_order FROM _id_nodes n JOIN _id_types y USING (t) ORDER BY n.idx"
     ).fetchnumpy()
@@ -240,6 +225,36 @@ def write_result(
         "INSERT INTO identities SELECT t, v, person_id, region_id, node_order, first_seen, junk"
         " FROM _id_map"
     )
+    _write_overrides_and_conflicts(cur)
+    drop_scope(cur)
+
+
+def _number_types(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """``_id_types``: a small code per identity type of ``_id_nodes``; the names in order."""
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_types AS"
+        " SELECT t, CAST(row_number() OVER (ORDER BY t) - 1 AS SMALLINT) AS code"
+        " FROM (SELECT DISTINCT t FROM _id_nodes)"
+    )
+    return [str(r[0]) for r in cur.execute("SELECT t FROM _id_types ORDER BY code").fetchall()]
+
+
+def _make_keys(cur: duckdb.DuckDBPyConnection, source: str, where: str) -> None:
+    """``_id_keys``: the rows of ``source`` with ids as 128-bit keys and kinds as codes."""
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_keys AS
+        SELECT seq, sub, CAST({_KIND_CODE} AS TINYINT) AS kind,
+               md5_number(a_type || chr(31) || a_value) AS ka,
+               CASE WHEN b_type IS NOT NULL
+                    THEN md5_number(b_type || chr(31) || b_value) END AS kb
+        FROM {source} {where}
+        """
+    )
+
+
+def _write_overrides_and_conflicts(cur: duckdb.DuckDBPyConnection) -> None:
+    """Overrides of persons merged away and the refused rows, from ``_id_map``."""
     cur.execute(
         "INSERT INTO person_overrides SELECT own_id, person_id FROM _id_map"
         " WHERE merged_away AND own_id <> person_id"
@@ -257,7 +272,6 @@ def write_result(
     )
     cur.unregister("_id_result")
     cur.unregister("_id_conflict_ops")
-    drop_scope(cur)
 
 
 def drop_scope(cur: duckdb.DuckDBPyConnection) -> None:
@@ -331,16 +345,7 @@ def scope_persons(
            OR (l.b_type IS NOT NULL AND (ib.person_id IS NULL OR ib.person_id <> ia.person_id))
         """
     )
-    cur.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _id_keys AS
-        SELECT seq, sub, CAST({_KIND_CODE} AS TINYINT) AS kind,
-               md5_number(a_type || chr(31) || a_value) AS ka,
-               CASE WHEN b_type IS NOT NULL
-                    THEN md5_number(b_type || chr(31) || b_value) END AS kb
-        FROM _id_live
-        """
-    )
+    _make_keys(cur, "_id_live", "")
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_fresh AS
@@ -383,12 +388,7 @@ def scope_persons(
         """
     )
     cur.execute("DROP TABLE _id_fresh")
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _id_types AS"
-        " SELECT t, CAST(row_number() OVER (ORDER BY t) - 1 AS SMALLINT) AS code"
-        " FROM (SELECT DISTINCT t FROM _id_nodes)"
-    )
-    types = [str(r[0]) for r in cur.execute("SELECT t FROM _id_types ORDER BY code").fetchall()]
+    types = _number_types(cur)
     got = cur.execute(
         """
         SELECT y.code, n.node_order, n.junk,
@@ -512,23 +512,7 @@ def write_increment(
         " region_id FROM _id_map WHERE old_region IS NOT NULL AND old_region <> region_id) m"
         " WHERE identities.region_id = m.old_region"
     )
-    cur.execute(
-        "INSERT INTO person_overrides SELECT own_id, person_id FROM _id_map"
-        " WHERE merged_away AND own_id <> person_id"
-    )
-    cur.execute(
-        """
-        INSERT INTO identity_conflicts
-        SELECT l.seq, l.sub, l.a_type, l.a_value, l.b_type, l.b_value,
-               ma.person_id, mb.person_id, c.rule, l.origin, l.ref, l.seen_at
-        FROM _id_conflict_ops c
-        JOIN _id_links l ON l.seq = c.seq AND l.sub = c.sub
-        JOIN _id_map ma ON ma.idx = c.a
-        JOIN _id_map mb ON mb.idx = c.b
-        """
-    )
-    cur.unregister("_id_result")
-    cur.unregister("_id_conflict_ops")
+    _write_overrides_and_conflicts(cur)
     for name in ("_id_moved", "_id_old", "_id_live"):
         cur.execute(f"DROP TABLE IF EXISTS {name}")
     drop_scope(cur)

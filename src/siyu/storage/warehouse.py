@@ -209,16 +209,10 @@ class Warehouse:
             # the commit itself at collector rates.
             if self._writer is None:
                 self._writer = self.cursor()
-            cur = self._writer
-            cur.execute("BEGIN TRANSACTION")
             self._depth = 1
             try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            else:
-                cur.execute("COMMIT")
+                with _committed(self._writer) as cur:
+                    yield cur
             finally:
                 self._depth = 0
 
@@ -234,15 +228,8 @@ class Warehouse:
         with self.identity_lock:
             if self._identity_cursor is None:
                 self._identity_cursor = self.cursor()
-            cur = self._identity_cursor
-            cur.execute("BEGIN TRANSACTION")
-            try:
+            with _committed(self._identity_cursor) as cur:
                 yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            else:
-                cur.execute("COMMIT")
 
     def reserve_seq(self, count: int) -> int:
         """First of ``count`` consecutive ``seq`` numbers; call inside `transaction`."""
@@ -473,6 +460,19 @@ def _key_check(con: duckdb.DuckDBPyConnection) -> str | None:
     except duckdb.CatalogException:
         return None
     return str(row[0]) if row else None
+
+
+@contextmanager
+def _committed(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on ``cur``: committed if the block finishes, else rolled back."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    else:
+        cur.execute("COMMIT")
 
 
 def _count(result: duckdb.DuckDBPyConnection) -> int:
