@@ -98,7 +98,9 @@ def run_http(events: int, batch: int, connections: int, resolve: bool) -> dict[s
     env = {
         **os.environ,
         "SIYU_HOME": str(home),
-        "SIYU_IDENTITY_RESOLVE_INTERVAL": "1" if resolve else "0",
+        "SIYU_IDENTITY_RESOLVE_INTERVAL": os.environ.get("SIYU_IDENTITY_RESOLVE_INTERVAL", "1")
+        if resolve
+        else "0",
     }
     siyu = [sys.executable, "-m", "siyu"]
     made = subprocess.run(
