@@ -166,14 +166,15 @@ def run_demo_job(runtime: Runtime, args: dict[str, Any], progress: Progress) -> 
     summary = load_demo(
         runtime.warehouse, users, days, seed, progress, start, sources=runtime.sources
     )
-    from siyu.identity.graph import apply_new, person_counts  # deferred: numba loads slowly
+    from siyu.identity.graph import apply_new  # deferred: numba loads slowly
+    from siyu.storage.identity_store import person_counts
 
     progress("resolving identities (ID-Mapping)", 0, 1)
     resolved = apply_new(runtime.warehouse, runtime.rules)
     progress("done", 1, 1)
     result = summary.public()
     result["identity"] = {
-        **person_counts(runtime.warehouse),
+        **person_counts(runtime.warehouse.cursor()),
         "seconds": round(resolved.seconds, 3) if resolved else 0.0,
     }
     return result

@@ -152,21 +152,6 @@ def _decide(
     return _resolve(cur, rules, scoped=True, started=started)
 
 
-def person_counts(warehouse: Warehouse) -> dict[str, int]:
-    """Persons, identities and open conflicts in the map now."""
-    row = (
-        warehouse.cursor()
-        .execute(
-            "SELECT count(DISTINCT person_id), count(*),"
-            " (SELECT count(*) FROM identity_conflicts WHERE a_person_id <> b_person_id)"
-            " FROM identities"
-        )
-        .fetchone()
-    )
-    persons, identities, conflicts = row if row else (0, 0, 0)
-    return {"persons": persons, "identities": identities, "conflicts": conflicts}
-
-
 def rescope(cur: duckdb.DuckDBPyConnection, rules: IdentityRules, regions: list[str]) -> None:
     """Re-resolve whole regions after links were removed (privacy deletion)."""
     if regions:
@@ -269,14 +254,7 @@ def _new_junk(
     junk: np.ndarray,
 ) -> bool:
     """Whether a batch pushes an id of an unlimited type past the fan-out threshold."""
-    links = ((kind == KIND_LINK) | (kind == KIND_FORCE)) & (b >= 0)
-    la, lb = a[links], b[links]
-    loose = np.concatenate(
-        [
-            lb[(node_slot[la] >= 0) & (node_slot[lb] < 0)],
-            la[(node_slot[lb] >= 0) & (node_slot[la] < 0)],
-        ]
-    )
+    loose, _ = _loose_strong(kind, a, b, node_slot)
     candidates = np.unique(loose[~junk[loose]])
     if not len(candidates):
         return False
@@ -359,16 +337,24 @@ def _conflicts(result: ReplayResult, ops: dict[str, np.ndarray], rule_names: lis
     )
 
 
-def _junk(
-    kind: np.ndarray, a: np.ndarray, b: np.ndarray, node_slot: np.ndarray, n: int, max_fanout: int
-) -> np.ndarray:
-    """Ids of unlimited types linked to more than ``max_fanout`` ids of limited types."""
+def _loose_strong(
+    kind: np.ndarray, a: np.ndarray, b: np.ndarray, node_slot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The links between an unlimited-type id (loose) and a limited-type id (strong)."""
     links = ((kind == KIND_LINK) | (kind == KIND_FORCE)) & (b >= 0)
     la, lb = a[links], b[links]
     limited_a = node_slot[la] >= 0
     limited_b = node_slot[lb] >= 0
     loose = np.concatenate([lb[limited_a & ~limited_b], la[limited_b & ~limited_a]])
     strong = np.concatenate([la[limited_a & ~limited_b], lb[limited_b & ~limited_a]])
+    return loose, strong
+
+
+def _junk(
+    kind: np.ndarray, a: np.ndarray, b: np.ndarray, node_slot: np.ndarray, n: int, max_fanout: int
+) -> np.ndarray:
+    """Ids of unlimited types linked to more than ``max_fanout`` ids of limited types."""
+    loose, strong = _loose_strong(kind, a, b, node_slot)
     pairs = pd.unique(loose.astype(np.int64) * n + strong)  # hashing: no sort needed
     fanout = np.bincount(pairs // n if n else pairs, minlength=n)
     return fanout > max_fanout

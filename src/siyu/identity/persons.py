@@ -21,6 +21,7 @@ import orjson
 from siyu.identity import pii
 from siyu.identity.exceptions import InvalidIdentity, PersonNotFound
 from siyu.identity.rules import PER_APP_TYPES, PII_TYPES, IdentityRules, base_type
+from siyu.storage.identity_store import OPEN_CONFLICT, person_id_sql
 from siyu.storage.warehouse import Warehouse
 
 TIMELINE_LIMIT = 20
@@ -97,10 +98,7 @@ def show_person(warehouse: Warehouse, ref: str, *, reveal: bool = False) -> dict
         " WHERE person_id = ? ORDER BY node_order",
         [person_id],
     )
-    for row in identities:
-        row["identity_value"] = shown_value(
-            warehouse, row["identity_type"], row["identity_value"], reveal
-        )
+    _show(warehouse, identities, reveal, ("identity_type", "identity_value"))
     links = _rows(
         cur,
         """
@@ -110,10 +108,7 @@ def show_person(warehouse: Warehouse, ref: str, *, reveal: bool = False) -> dict
         WHERE kind <> 'node' GROUP BY ALL ORDER BY first_seen
         """,
     )
-    for row in links:
-        row["a_value"] = shown_value(warehouse, row["a_type"], row["a_value"], reveal)
-        if row["b_type"] is not None:
-            row["b_value"] = shown_value(warehouse, row["b_type"], row["b_value"], reveal)
+    _show(warehouse, links, reveal, ("a_type", "a_value"), ("b_type", "b_value"))
     timeline = _rows(
         cur,
         """
@@ -185,11 +180,11 @@ def conflict_rows(
     cur = warehouse.cursor()
     rows = _rows(
         cur,
-        """
+        f"""
         SELECT * FROM (
-            SELECT *, CASE WHEN a_person_id = b_person_id THEN 'merged'
-                           WHEN rule = 'keep_apart' THEN 'kept_apart'
-                           ELSE 'open' END AS status
+            SELECT *, CASE WHEN {OPEN_CONFLICT} THEN 'open'
+                           WHEN a_person_id = b_person_id THEN 'merged'
+                           ELSE 'kept_apart' END AS status
             FROM identity_conflicts
             WHERE $p IS NULL OR a_person_id = $p OR b_person_id = $p)
         WHERE NOT $open_only OR status = 'open'
@@ -197,9 +192,7 @@ def conflict_rows(
         """,
         {"p": person_id, "limit": limit, "open_only": open_only},
     )
-    for row in rows:
-        row["a_value"] = shown_value(warehouse, row["a_type"], row["a_value"], reveal)
-        row["b_value"] = shown_value(warehouse, row["b_type"], row["b_value"], reveal)
+    _show(warehouse, rows, reveal, ("a_type", "a_value"), ("b_type", "b_value"))
     return rows
 
 
@@ -213,22 +206,17 @@ def export_person(warehouse: Warehouse, ref: str, actor: str = "cli") -> dict[st
         "SELECT identity_type, identity_value, first_seen FROM identities WHERE person_id = ?",
         [person_id],
     )
-    for row in identities:
-        row["identity_value"] = shown_value(
-            warehouse, row["identity_type"], row["identity_value"], True
-        )
+    _show(warehouse, identities, True, ("identity_type", "identity_value"))
     events = _rows(
         cur,
         "SELECT * EXCLUDE (event_key) FROM events e SEMI JOIN _p_seqs s ON e.seq = s.seq"
         " ORDER BY seq",
     )
     for event in events:
-        ids = event.get("identities") or {}
-        event["identities"] = {k: shown_value(warehouse, k, v, True) for k, v in ids.items()}
+        event["identities"] = _opened_map(warehouse, event.get("identities"))
     orders = _rows(cur, "SELECT * FROM orders o SEMI JOIN _p_seqs s ON o.seq = s.seq ORDER BY seq")
     for order in orders:
-        ids = order.get("identities") or {}
-        order["identities"] = {k: shown_value(warehouse, k, v, True) for k, v in ids.items()}
+        order["identities"] = _opened_map(warehouse, order.get("identities"))
     with warehouse.transaction() as wcur:
         _audit(wcur, "export", actor, len(identities), len(events), len(orders))
     return {
@@ -335,6 +323,20 @@ def export_map(warehouse: Warehouse, fmt: str, *, reveal: bool = False) -> Itera
                 )
 
 
+def _show(
+    warehouse: Warehouse, rows: list[dict[str, Any]], reveal: bool, *ends: tuple[str, str]
+) -> None:
+    """Open (or mask) the sealed values of ``rows`` in place; ends are (type, value) keys."""
+    for row in rows:
+        for type_key, value_key in ends:
+            if row[type_key] is not None:
+                row[value_key] = shown_value(warehouse, row[type_key], row[value_key], reveal)
+
+
+def _opened_map(warehouse: Warehouse, ids: dict[str, str] | None) -> dict[str, str]:
+    return {k: shown_value(warehouse, k, v, True) for k, v in (ids or {}).items()}
+
+
 def _person_scope(cur: duckdb.DuckDBPyConnection, person_id: str, *, naming: bool = False) -> None:
     """Temp tables: the person's ids (_p_ids) and the seqs of its records (_p_seqs).
 
@@ -343,7 +345,7 @@ def _person_scope(cur: duckdb.DuckDBPyConnection, person_id: str, *, naming: boo
     """
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _p_ids AS SELECT identity_type AS t, identity_value AS v,"
-        " 'p' || left(md5(identity_type || chr(31) || identity_value), 20) AS own_id"
+        f" {person_id_sql('identity_type', 'identity_value')} AS own_id"
         " FROM identities WHERE person_id = ?",
         [person_id],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from siyu.storage import Warehouse
+from siyu.storage.identity_store import person_counts
 
 
 def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
@@ -29,17 +30,13 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         "SELECT import_id, kind, path, status, rows_accepted, rows_duplicate, rows_rejected,"
         " started_at FROM imports ORDER BY started_at DESC LIMIT 5"
     )
-    identity = rows(
-        "SELECT count(DISTINCT person_id), count(*),"
-        " (SELECT count(*) FROM identity_conflicts WHERE a_person_id <> b_person_id),"
-        " (SELECT CAST(value AS BIGINT) FROM identity_state WHERE key = 'watermark')"
-        " FROM identities"
-    )[0]
-    resolved_through = identity[3] or 0
-    pending = rows(
-        f"SELECT (SELECT count(*) FROM events WHERE seq > {int(resolved_through)})"
-        f" + (SELECT count(*) FROM orders WHERE seq > {int(resolved_through)})"
-    )[0][0]
+    identity = person_counts(cur)
+    through = identity["resolved_through_seq"]
+    pending = cur.execute(
+        "SELECT (SELECT count(*) FROM events WHERE seq > $s)"
+        " + (SELECT count(*) FROM orders WHERE seq > $s)",
+        {"s": through},
+    ).fetchone()
     result = {
         "home": str(warehouse.path.parent) if warehouse.path else None,
         "schema_version": warehouse.schema_version(),
@@ -58,11 +55,11 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
         },
         "orders": {"total": orders[0], "net_revenue_fen": int(orders[1])},
         "identity": {
-            "persons": identity[0],
-            "identities": identity[1],
-            "open_conflicts": identity[2],
-            "resolved_through_seq": resolved_through,
-            "pending_records": pending,
+            "persons": identity["persons"],
+            "identities": identity["identities"],
+            "open_conflicts": identity["conflicts"],
+            "resolved_through_seq": through,
+            "pending_records": int(pending[0]) if pending else 0,
         },
         "sources": rows("SELECT count(*) FROM sources")[0][0],
         "items": rows("SELECT count(*) FROM items WHERE NOT deleted")[0][0],

@@ -21,10 +21,33 @@ MAX_SUB: Final = 1 << (ORDER_SHIFT - 1)
 
 _PID = "'p' || left(md5({t} || chr(31) || {v}), 20)"
 
+#: A conflict still waiting for an operator: its two persons are apart, and no operator
+#: decided to keep them so.
+OPEN_CONFLICT = "a_person_id <> b_person_id AND rule <> 'keep_apart'"
+
 
 def person_id_sql(t: str, v: str) -> str:
     """SQL for the person id an identity founds (the same as `person_id_of`)."""
     return _PID.format(t=t, v=v)
+
+
+def person_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Persons, identities, open conflicts and the seq resolved through."""
+    row = cur.execute(
+        f"""
+        SELECT count(DISTINCT person_id), count(*),
+               (SELECT count(*) FROM identity_conflicts WHERE {OPEN_CONFLICT}),
+               (SELECT CAST(value AS BIGINT) FROM identity_state WHERE key = 'watermark')
+        FROM identities
+        """
+    ).fetchone()
+    persons, identities, conflicts, through = row if row else (0, 0, 0, 0)
+    return {
+        "persons": int(persons),
+        "identities": int(identities),
+        "conflicts": int(conflicts),
+        "resolved_through_seq": int(through or 0),
+    }
 
 
 def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
