@@ -72,6 +72,32 @@ class Settings(BaseSettings):
         description="seconds between incremental identity resolutions in the server (0: off)",
     )
 
+    project_dir: Path | None = Field(
+        default=None,
+        description=(
+            "folder of segment and tag definitions kept in git (segments/*.yaml, "
+            "models.yaml); unset: SIYU_HOME/project"
+        ),
+    )
+    segments_compute_at: str = Field(
+        default="04:00",
+        pattern=r"^(off|([01]\d|2[0-3]):[0-5]\d)$",
+        description="local time (HH:MM) `siyu serve` recomputes tags and segments daily; off",
+    )
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com/cgi-bin/",
+        description="official-account API base URL (an API proxy, or a stand-in in tests)",
+    )
+    wecom_api_base: str = Field(
+        default="https://qyapi.weixin.qq.com/cgi-bin/", description="WeCom API base URL"
+    )
+    oa_appid: str | None = Field(default=None, description="official account appid")
+    oa_secret: SecretStr | None = Field(default=None, description="official account AppSecret")
+    wecom_corp_id: str | None = Field(default=None, description="WeCom corp id")
+    wecom_secret: SecretStr | None = Field(
+        default=None, description="WeCom customer-contact (客户联系) secret"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -97,6 +123,11 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.home / "siyu.duckdb"
+
+    @property
+    def project_path(self) -> Path:
+        """Where definitions kept in files live (``SIYU_PROJECT_DIR``)."""
+        return self.project_dir if self.project_dir is not None else self.home / "project"
 
     @property
     def lake_path(self) -> Path:

@@ -26,6 +26,7 @@ JOB_KINDS: Final = {
     "import": "siyu.ingest.importers:run_import_job",
     "demo": "siyu.demo.load:run_demo_job",
     "identity-rebuild": "siyu.identity.service:run_rebuild_job",
+    "segments-compute": "siyu.segments.service:run_compute_job",
 }
 
 
@@ -83,7 +84,11 @@ class JobRunner:
     def start(self, kind: str, arguments: dict[str, Any]) -> Job:
         fn = job_function(kind)
         if not self._busy.acquire(blocking=False):
-            raise JobError("another import or demo job is running; wait for it to finish")
+            running = [j.kind for j in self._jobs.values() if j.state in ("queued", "running")]
+            raise JobError(
+                f"another job ({', '.join(running) or 'starting'}) is running; "
+                "wait for it to finish (siyu status shows it)"
+            )
         job = Job(uuid.uuid4().hex[:12], kind, arguments)
         self._jobs[job.job_id] = job
         threading.Thread(target=self._run, args=(job, fn), daemon=True).start()

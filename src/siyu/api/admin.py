@@ -51,7 +51,7 @@ class DecisionCreate(BaseModel):
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["import", "demo", "identity-rebuild"]
+    kind: Literal["import", "demo", "identity-rebuild", "segments-compute"]
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -1,4 +1,5 @@
-"""The FastAPI application `siyu serve` runs: collector protocols plus the admin API."""
+"""The FastAPI application `siyu serve` runs: collector protocols, the admin API and the
+daily recompute of tags and segments."""
 
 from __future__ import annotations
 
@@ -9,20 +10,30 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from siyu import __version__
-from siyu.api import admin, posthog, segment, sensors, wechat
+from siyu.api import admin, posthog, segment, segments, sensors, wechat
 from siyu.jobs import JobRunner
 from siyu.runtime import Runtime
+from siyu.segments.schedule import DailySchedule
 
 
 def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
     """The application over ``runtime``; starts and stops the collector with the server."""
 
+    jobs = JobRunner(runtime)
+    schedule = DailySchedule(
+        runtime.settings.segments_compute_at,
+        runtime.settings.timezone,
+        lambda: jobs.start("segments-compute", {}),
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        schedule.start()
         try:
             yield
         finally:
+            schedule.stop()
             runtime.stop()
 
     app = FastAPI(title="siyu", version=__version__, lifespan=lifespan)
@@ -37,5 +48,7 @@ def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
     app.include_router(wechat.router(runtime))
     app.include_router(sensors.router(runtime))
     app.include_router(posthog.router(runtime))
-    app.include_router(admin.router(runtime, JobRunner(runtime), app.state.admin_token))
+    app.include_router(admin.router(runtime, jobs, app.state.admin_token))
+    app.include_router(segments.router(runtime, app.state.admin_token))
+    segments.install_error_handler(app)
     return app

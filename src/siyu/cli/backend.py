@@ -7,11 +7,13 @@ operator never sees a lock error either way.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -53,6 +55,33 @@ class Backend(Protocol):
     def identity_decide(self, kind: str, a: str, b: str | None) -> dict[str, Any]: ...
 
     def identity_export(self, fmt: str, *, reveal: bool) -> Iterator[str]: ...
+
+    def segments(self, op: str, **args: Any) -> Any:
+        """A tag or segment operation of `SEGMENT_OPS` (each one REST route)."""
+        ...
+
+    def segments_export(
+        self, key: str, columns: list[str] | None, *, reveal: bool
+    ) -> Iterator[str]: ...
+
+
+#: Tag and segment operations: op -> "module:function" run in-process, with ``runtime``
+#: first (and ``actor="cli"`` where the function records who acted).
+SEGMENT_OPS: Final = {
+    "list": "siyu.segments.service:list_all",
+    "show": "siyu.segments.service:show",
+    "save": "siyu.segments.service:save",
+    "archive": "siyu.segments.service:archive",
+    "estimate": "siyu.segments.service:estimate",
+    "sets": "siyu.segments.service:sets",
+    "overlap": "siyu.segments.service:overlap",
+    "sync": "siyu.segments.actions:sync_segment",
+    "tags": "siyu.segments.actions:list_tags",
+    "tag": "siyu.segments.actions:tag_persons",
+    "untag": "siyu.segments.actions:untag_persons",
+    "import_tags": "siyu.segments.actions:import_tags",
+}
+_ACTOR_OPS: Final = ("save", "tag", "untag", "import_tags")
 
 
 class LocalBackend:
@@ -107,6 +136,22 @@ class LocalBackend:
 
         graph.apply_new(self.runtime.warehouse, self.runtime.rules)
         yield from persons.export_map(self.runtime.warehouse, fmt, reveal=reveal)
+
+    def segments(self, op: str, **args: Any) -> Any:
+        if op not in SEGMENT_OPS:
+            raise SiyuError(f"unknown segments operation {op!r}")
+        module, _, name = SEGMENT_OPS[op].partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        if op in _ACTOR_OPS:
+            args["actor"] = "cli"
+        return fn(self.runtime, **args)
+
+    def segments_export(
+        self, key: str, columns: list[str] | None, *, reveal: bool
+    ) -> Iterator[str]:
+        from siyu.segments.export import export_segment
+
+        return export_segment(self.runtime, key, columns=columns, reveal=reveal, actor="cli")
 
 
 class RemoteError(SiyuError):
@@ -209,6 +254,68 @@ class RemoteBackend:
                     raise RemoteError(f"the server refused: {r.text}")
                 for line in r.iter_lines():
                     yield line + "\n"
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach the siyu server at {self.info.url}: {exc}") from None
+
+    def segments(self, op: str, **args: Any) -> Any:
+        key = quote(str(args.get("key", "")), safe=":")
+        tag = quote(str(args.get("tag", "")), safe="")
+        long = {"timeout": 600}
+        if op == "list":
+            params = {"archived": str(args.get("include_archived", False)).lower()}
+            return self._call("GET", "/segments", params=params)
+        if op == "show":
+            return self._call("GET", f"/segments/{key}")
+        if op == "save":
+            return self._call("POST", "/segments", json={"definition": args["data"]}, **long)
+        if op == "archive":
+            return self._call("DELETE", f"/segments/{key}")
+        if op == "estimate":
+            today = args.get("today")
+            body = {"definition": args["data"], "today": today.isoformat() if today else None}
+            return self._call("POST", "/segments/estimate", json=body, **long)
+        if op == "sets":
+            return self._call("GET", "/sets")
+        if op == "overlap":
+            return self._call("GET", "/sets/overlap", params={"keys": ",".join(args["keys"])})
+        if op == "sync":
+            params = {"target": args["target"]}
+            if args.get("tag_name"):
+                params["tag_name"] = args["tag_name"]
+            return self._call("POST", f"/segments/{key}/sync", params=params, **long)
+        if op == "tags":
+            return self._call("GET", "/tags")
+        if op in ("tag", "untag"):
+            method = "POST" if op == "tag" else "DELETE"
+            return self._call(method, f"/tags/{tag}/persons", json={"refs": args["refs"]}, **long)
+        if op == "import_tags":
+            path = Path(args["path"])
+            form = {"tag": args["tag"]} if args.get("tag") else {}
+            try:
+                with path.open("rb") as fh:
+                    files = {"file": (path.name, fh, "text/csv")}
+                    return self._call("POST", "/tags/import", files=files, data=form, **long)
+            except OSError as exc:
+                raise RemoteError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SiyuError(f"unknown segments operation {op!r}")
+
+    def segments_export(
+        self, key: str, columns: list[str] | None, *, reveal: bool
+    ) -> Iterator[str]:
+        params = {"reveal": str(reveal).lower()}
+        if columns:
+            params["columns"] = ",".join(columns)
+        path = f"/segments/{quote(key, safe=':')}/export"
+        try:
+            with self._http.stream("GET", path, params=params, timeout=600) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    try:
+                        detail = r.json().get("detail", r.text)
+                    except ValueError:
+                        detail = r.text
+                    raise RemoteError(f"the server refused: {detail}")
+                yield from r.iter_text()
         except httpx.HTTPError as exc:
             raise RemoteError(f"cannot reach the siyu server at {self.info.url}: {exc}") from None
 

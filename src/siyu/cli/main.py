@@ -17,6 +17,7 @@ from siyu.cli.backend import Backend, open_backend
 from siyu.cli.identity import identity_app, persons_app
 from siyu.cli.output import console, fail, print_json, progress_bar
 from siyu.cli.reports import print_daily, print_demo
+from siyu.cli.segments import segments_app, tags_app
 from siyu.config import Settings
 from siyu.exceptions import SiyuError
 from siyu.ingest.model import CARRIERS
@@ -33,6 +34,8 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(persons_app, name="persons")
 app.add_typer(identity_app, name="identity")
+app.add_typer(segments_app, name="segments")
+app.add_typer(tags_app, name="tags")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

@@ -36,6 +36,15 @@ def print_demo(summary: dict[str, Any]) -> None:
             f"{identity['persons']:,} from {identity['identities']:,} ids, "
             f"{identity['conflicts']:,} conflicts to review",
         )
+    segments = summary.get("segments")
+    if segments:
+        sizes = segments["segments"]
+        table.add_row(
+            "segments computed (分群)",
+            f"{len(sizes)} in {segments['seconds']:.1f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in list(sizes.items())[:4])
+            + (", …" if len(sizes) > 4 else ""),
+        )
     table.add_row("time", f"{summary['seconds']:.1f} s")
     console.print(table)
 

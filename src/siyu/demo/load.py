@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
+from importlib import resources
 from typing import Any
 
 import pyarrow as pa
@@ -171,10 +172,28 @@ def run_demo_job(runtime: Runtime, args: dict[str, Any], progress: Progress) -> 
 
     progress("resolving identities (ID-Mapping)", 0, 1)
     resolved = apply_new(runtime.warehouse, runtime.rules)
-    progress("done", 1, 1)
     result = summary.public()
     result["identity"] = {
         **person_counts(runtime.warehouse.cursor()),
         "seconds": round(resolved.seconds, 3) if resolved else 0.0,
     }
+    result["segments"] = _demo_segments(runtime, start + timedelta(days=days - 1), progress)
+    progress("done", 1, 1)
     return result
+
+
+def _demo_segments(runtime: Runtime, last_day: date, progress: Progress) -> dict[str, Any]:
+    """Install the demo's segments (unless the project has its own) and compute them all."""
+    from siyu.segments import service  # deferred: keeps `siyu demo --help` quick
+
+    folder = runtime.settings.project_path / "segments"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        text = resources.files("siyu.demo").joinpath("segments.yaml").read_text("utf-8")
+        (folder / "demo.yaml").write_text(text, encoding="utf-8")
+    progress("computing tags and segments", 0, 1)
+    computed = service.compute(runtime, today=last_day)
+    return {
+        "segments": {k: v["size"] for k, v in computed["segments"].items()},
+        "seconds": computed["seconds"],
+    }

@@ -283,6 +283,78 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        6,
+        "segments: definitions, memberships and their history, sizes, change events, manual tags",
+        (
+            # definition is JSON text; origin is 'db' or 'file:<path>' (definitions kept
+            # in files are mirrored here so every set has one row).
+            """
+            CREATE TABLE segment_definitions (
+                key         VARCHAR PRIMARY KEY,
+                kind        VARCHAR NOT NULL,
+                name        VARCHAR NOT NULL,
+                description VARCHAR NOT NULL DEFAULT '',
+                definition  VARCHAR NOT NULL,
+                origin      VARCHAR NOT NULL,
+                created_at  TIMESTAMP NOT NULL,
+                updated_at  TIMESTAMP NOT NULL,
+                created_by  VARCHAR NOT NULL,
+                archived    BOOLEAN NOT NULL DEFAULT false
+            )
+            """,
+            # One row per stay of a person in a set; open stays have exited_at NULL. No
+            # index: a diff is a few hash joins over the open rows, and an index would
+            # slow every bulk insert and update of them.
+            """
+            CREATE TABLE memberships (
+                set_key    VARCHAR NOT NULL,
+                person_id  VARCHAR NOT NULL,
+                entered_at TIMESTAMP NOT NULL,
+                exited_at  TIMESTAMP,
+                weight     DOUBLE
+            )
+            """,
+            """
+            CREATE TABLE set_sizes (
+                set_key     VARCHAR NOT NULL,
+                computed_at TIMESTAMP NOT NULL,
+                size        BIGINT NOT NULL,
+                entered     BIGINT NOT NULL,
+                exited      BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE segment_events (
+                seq       BIGINT NOT NULL,
+                event     VARCHAR NOT NULL,
+                set_key   VARCHAR NOT NULL,
+                person_id VARCHAR NOT NULL,
+                "at"      TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE manual_tags (
+                tag        VARCHAR NOT NULL,
+                person_id  VARCHAR NOT NULL,
+                added_at   TIMESTAMP NOT NULL,
+                added_by   VARCHAR NOT NULL,
+                source     VARCHAR NOT NULL,
+                removed_at TIMESTAMP
+            )
+            """,
+            """
+            CREATE TABLE compute_runs (
+                run_id      VARCHAR PRIMARY KEY,
+                started_at  TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP,
+                as_of       DATE,
+                status      VARCHAR NOT NULL,
+                detail      VARCHAR NOT NULL DEFAULT '{}'
+            )
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
@@ -301,4 +373,8 @@ TABLES: Final = (
     "identities",
     "person_overrides",
     "identity_conflicts",
+    "segment_definitions",
+    "memberships",
+    "set_sizes",
+    "manual_tags",
 )
