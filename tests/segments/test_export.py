@@ -194,3 +194,14 @@ def test_a_saved_segment_not_computed_yet(runtime: Runtime) -> None:
             export_segment(runtime, "later")
     finally:
         service.archive(runtime, "later")
+
+
+def test_cells_cannot_become_formulas() -> None:
+    from siyu.segments.export import _inert
+
+    assert _inert("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _inert("@SUM(A1)") == "'@SUM(A1)"
+    assert _inert("-cmd") == "'-cmd"
+    assert _inert("+86 138****8000") == "+86 138****8000"
+    assert _inert("-12.5") == "-12.5"
+    assert _inert("普通文本") == "普通文本"

@@ -102,9 +102,10 @@ class RuleCompiler:
 
     # -- public -------------------------------------------------------------------------
 
-    def add(self, name: str, rule: Node, path: str = "rule") -> None:
-        """Register ``rule`` as output column ``name``."""
-        self._rules[name] = self._node(rule, path, ())
+    def add(self, name: str, rule: Node, path: str = "rule", *, key: str | None = None) -> None:
+        """Register ``rule`` as output column ``name``; ``key`` is the segment it defines
+        (so a reference back to it is reported as a cycle)."""
+        self._rules[name] = self._node(rule, path, (key,) if key else ())
 
     def frame(self) -> ir.Table:
         """``person_id`` plus one boolean column per added rule, one row per person."""

@@ -150,7 +150,18 @@ def _cell(value: Any, tz: ZoneInfo) -> str:
         return at.astimezone(tz).isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return _inert(str(value))
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (OWASP CSV injection): a leading
+    ``=``, ``@``, tab or CR, or ``+``/``-`` not starting a number, gets a ``'``."""
+    if not text:
+        return text
+    first = text[0]
+    if first in "=@\t\r" or (first in "+-" and not text[1:2].isdigit() and text[1:2] != " "):
+        return "'" + text
+    return text
 
 
 def checked_set(cur: duckdb.DuckDBPyConnection, key: str) -> str:

@@ -119,7 +119,7 @@ def validate(
             )
     # Compiling resolves segment references and finds cycles, naming the node.
     RuleCompiler(facts, {**segments, definition.key: definition}).add(
-        definition.key, definition.rule
+        definition.key, definition.rule, key=definition.key
     )
 
 
@@ -313,7 +313,7 @@ def compute(
         compiler = RuleCompiler(facts, definitions)
         columns = {f"s{i}": d for i, d in enumerate(good.values())}
         for column, definition in columns.items():
-            compiler.add(column, definition.rule)
+            compiler.add(column, definition.rule, key=definition.key)
         frame = compiler.frame().to_pyarrow()
         parts = []
         for column, definition in columns.items():

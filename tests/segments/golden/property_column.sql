@@ -1350,7 +1350,7 @@ FROM (
                 FROM (
                   SELECT
                     "t101".*
-                    EXCLUDE ("person_id_right", "key_right")
+                    EXCLUDE ("key_right", "person_id_right")
                   FROM (
                     SELECT
                       "t89"."person_id",

@@ -24,9 +24,14 @@ from siyu.segments.models import (
 )
 from siyu.storage import Warehouse
 from tests.conformance import BackendPair
-from tests.segments.models import test_channels as channel_cases
-from tests.segments.models import test_interests as interest_cases
-from tests.segments.models import test_rfm as rfm_cases
+from tests.segments.models.cases import (
+    CHANNEL_EVENTS,
+    CHANNELS,
+    INTEREST_EVENTS,
+    INTEREST_ITEMS,
+    INTEREST_ORDERS,
+    RFM_ORDERS,
+)
 from tests.segments.models.warehouse import TODAY, Ev, Order, append, tables
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -53,9 +58,9 @@ def pair(spark: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ba
     wh = Warehouse.in_memory()
     load_demo(wh, 300, 30, 5, start=date(2024, 3, 1))
     append(wh, HAND_EVENTS, HAND_ORDERS, prefix="h")
-    append(wh, [], rfm_cases.ORDERS, prefix="r")
-    append(wh, interest_cases.EVENTS, interest_cases.ORDERS, interest_cases.ITEMS, prefix="i")
-    append(wh, channel_cases.EVENTS, channels=channel_cases.CHANNELS, prefix="c")
+    append(wh, [], RFM_ORDERS, prefix="r")
+    append(wh, INTEREST_EVENTS, INTEREST_ORDERS, INTEREST_ITEMS, prefix="i")
+    append(wh, CHANNEL_EVENTS, channels=CHANNELS, prefix="c")
     append(wh, *_roles_rows(), prefix="o")
     lake = Path(tmp_path_factory.mktemp("models-lake"))
     yield BackendPair(wh, spark, lake)

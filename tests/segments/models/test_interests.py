@@ -10,35 +10,12 @@ from siyu.segments.dialect import DUCKDB
 from siyu.segments.models import interests, load_models_config
 from siyu.segments.models.config import ModelsConfig
 from siyu.segments.models.interests import tags_in
-from tests.segments.models.warehouse import TODAY, Ev, Order, build, rows, tables
-
-ITEMS = [
-    ("book", "B1", {"title": "小王子", "category": "童书"}, False),
-    ("article", "A1", {"tags": ["亲子", "书单"]}, False),
-    ("article", "D1", {"tags": ["书单", "", " 书单 "]}, False),
-    ("book", "C1", {"tags": ["gone"]}, True),
-]
-EVENTS = [
-    Ev("p1", "2024-03-31 10:00", "view_item", {"item_id": "B1"}),
-    Ev("p1", "2024-03-01 10:00", "favorite", {"item_id": "B1"}),  # 30 days: half
-    Ev("p1", "2024-01-31 10:00", "view_item", {"item_id": "A1"}),  # 60 days: a quarter
-    Ev("p1", "2024-03-31 10:00", "share", {"item_id": "D1", "share_type": "item"}),
-    Ev("p1", "2024-03-31 10:00", "view_item", {"item_id": "C1"}),  # deleted item
-    Ev("p1", "2024-03-31 10:00", "view_item", {"title": "no id"}),
-    Ev("p1", "2023-03-01 10:00", "view_item", {"item_id": "A1"}),  # outside the window
-    Ev("p1", "2024-03-31 10:00", "$MPClick", {"item_id": "B1"}),  # not weighted
-    Ev("p1", "2024-04-01 00:00", "view_item", {"item_id": "B1"}),  # tomorrow
-    Ev("p2", "2024-03-16 10:00", "view_item", {"item_id": "A1"}),  # 15 days: 2 ** -0.5
-]
-ORDERS = [
-    Order("p1", "2024-03-31 23:59", 5_000, items=("A1", "B1")),
-    Order("p1", "2024-03-30 10:00", 5_000, refund=5_000, items=("D1",)),
-    Order("p3", "2024-03-31 10:00", 5_000, items=({"item_id": "B1", "qty": 2}, {"title": "x"})),
-]
+from tests.segments.models.cases import INTEREST_EVENTS, INTEREST_ITEMS, INTEREST_ORDERS
+from tests.segments.models.warehouse import TODAY, build, rows, tables
 
 
 def weights(config: ModelsConfig | None = None) -> dict[str, dict[str, float]]:
-    wh = build(EVENTS, ORDERS, ITEMS)
+    wh = build(INTEREST_EVENTS, INTEREST_ORDERS, INTEREST_ITEMS)
     try:
         t = tables(wh.ibis())
         expr = interests(

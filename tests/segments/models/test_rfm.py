@@ -6,27 +6,12 @@ from typing import Any
 
 from siyu.segments.models import RFM_CLASSES, load_models_config, rfm
 from siyu.segments.models.config import ModelsConfig
-from tests.segments.models.warehouse import TODAY, Ev, Order, build, rows, tables
-
-ORDERS = [
-    Order("a", "2024-03-30 10:00", 10_000),
-    Order("a", "2024-03-01 10:00", 5_000),
-    Order("a", "2024-02-01 10:00", 5_000),
-    Order("b", "2024-03-31 23:59", 30_000),  # 15:59 UTC: still today
-    Order("c", "2024-03-01 10:00", 5_000),
-    Order("c", "2024-03-30 10:00", 9_000, refund=9_000),  # fully refunded: not counted
-    Order("d", "2024-03-20 10:00", 8_000, refund=3_000),  # partial: 5000 net
-    Order("d", "2024-01-01 10:00", 5_000),
-    Order("e", "2023-04-02 00:00", 7_000),  # the first of the 365 days (2024 is leap)
-    Order("e", "2023-04-01 23:59", 9_000),  # the day before: outside
-    Order("f", "2024-03-30 10:00", 5_000, status="cancelled"),
-    Order("g", "2024-04-01 00:00", 5_000),  # tomorrow
-    Order("h", "2024-03-30 10:00", 5_000, refund=100, status="Refunded"),
-]
+from tests.segments.models.cases import RFM_ORDERS
+from tests.segments.models.warehouse import TODAY, Ev, build, rows, tables
 
 
 def scored(config: ModelsConfig | None = None) -> dict[str, dict[str, Any]]:
-    wh = build([Ev("a", "2024-03-30 10:00")], ORDERS)
+    wh = build([Ev("a", "2024-03-30 10:00")], RFM_ORDERS)
     try:
         expr = rfm(tables(wh.ibis())["orders"], today=TODAY, config=config or ModelsConfig())
         return {r.pop("person_id"): r for r in rows(expr)}

@@ -9,8 +9,6 @@ hold a field before any JSON is parsed; one grouped pass then takes first and la
 
 from __future__ import annotations
 
-import re
-
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -41,7 +39,7 @@ def channel_tags(
     keys = [*CHANNEL_KEYS, *CAMPAIGN_KEYS, *rules.scene_keys]
     own = [k for k in keys if not k.startswith(_CONTEXT_PREFIX)]
     # One regular expression reads each text once; a test per key reads it per key.
-    named = "|".join(re.escape(k) for k in dict.fromkeys(own))
+    named = "|".join(_literal(k) for k in dict.fromkeys(own))
     touches = events.filter(events.properties.re_search(f'"({named})"') | _segment_campaign(events))
 
     def first_text(names: tuple[str, ...]) -> ir.StringValue:
@@ -94,3 +92,14 @@ def _segment_campaign(events: ir.Table) -> ir.BooleanValue:
     """Whether a Segment record's context may hold the ``campaign`` (UTM) object."""
     found: ir.BooleanValue = (events.protocol == "segment") & events.context.contains('"campaign"')
     return found
+
+
+def _literal(key: str) -> str:
+    """A property key as a regular expression matching itself, without backslashes
+    (string literals treat them differently on the two engines).
+
+    Example:
+        >>> _literal("$utm_source")
+        '[$]utm_source'
+    """
+    return "".join(f"[{c}]" if c in "$-" else c for c in key)

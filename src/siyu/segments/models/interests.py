@@ -57,9 +57,7 @@ def interests(
         "person_id",
         item_id=dialect.json_text(acted.properties, rules.item_key),
         age=now - day_of(acted.event_time, tz),
-        points=acted.event.substitute(rules.event_weights, else_=ibis.null(dt.float64)).cast(
-            dt.float64
-        ),
+        points=acted.event.substitute(rules.event_weights, else_=ibis.null(dt.float64)),
     )
     paid = net_orders(orders, config.orders, until, since)
     lines = paid.select(
@@ -73,13 +71,13 @@ def interests(
     )
     both = stack(touches, bought)
     both = both.filter(both.item_id.notnull() & (both.item_id != ""))
-    per_day = both.group_by(["person_id", "item_id", "age"]).aggregate(points=both.points.sum())
     # Doubles throughout: Spark reads a literal like 30.0 as a decimal and would round
-    # the exponent to its scale.
-    half_lives = per_day.age.cast(dt.float64) / ibis.literal(rules.half_life_days, dt.float64)
-    decayed = per_day.points * ibis.literal(0.5, dt.float64) ** half_lives
-    per_day = per_day.mutate(units=(decayed * SCALE).round().cast(dt.int64))
-    per_item = per_day.group_by(["person_id", "item_id"]).aggregate(units=per_day.units.sum())
+    # the exponent to its scale. Each record's weight is rounded to whole units first,
+    # so the sums are exact integers on every engine.
+    half_lives = both.age.cast(dt.float64) / ibis.literal(rules.half_life_days, dt.float64)
+    decayed = both.points * ibis.literal(0.5, dt.float64) ** half_lives
+    both = both.mutate(units=(decayed * SCALE).round().cast(dt.int64))
+    per_item = both.group_by(["person_id", "item_id"]).aggregate(units=both.units.sum())
 
     tags = item_tags(items, rules)
     tagged = per_item.join(tags, per_item.item_id == tags.tag_item_id)
