@@ -55,7 +55,9 @@ class JobCreate(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
-def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
+def admin_router(admin_token: str) -> APIRouter:
+    """A router under ``/admin/v1`` whose every route needs the admin bearer token."""
+
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token, admin_token):
@@ -63,7 +65,11 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
                 401, "admin token required: the CLI reads it from SIYU_HOME/server.json"
             )
 
-    api = APIRouter(prefix="/admin/v1", dependencies=[Depends(require_admin)])
+    return APIRouter(prefix="/admin/v1", dependencies=[Depends(require_admin)])
+
+
+def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
+    api = admin_router(admin_token)
 
     @api.get("/status")
     async def status() -> dict[str, Any]:

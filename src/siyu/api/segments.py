@@ -9,7 +9,6 @@ InvalidDefinition 422 with the node ``path``, SegmentNotFound 404, a failed WeCh
 
 from __future__ import annotations
 
-import hmac
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -18,12 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from siyu.api.admin import admin_router
 from siyu.runtime import Runtime
 from siyu.segments import actions, export, service
 from siyu.segments.exceptions import (
@@ -86,14 +86,7 @@ class SegmentsError(HTTPException):
 
 
 def router(runtime: Runtime, admin_token: str) -> APIRouter:
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token, admin_token):
-            raise HTTPException(
-                401, "admin token required: the CLI reads it from SIYU_HOME/server.json"
-            )
-
-    api = APIRouter(prefix="/admin/v1", dependencies=[Depends(require_admin)])
+    api = admin_router(admin_token)
 
     @api.get("/segments")
     async def list_segments(archived: bool = False) -> Any:
