@@ -273,61 +273,61 @@ def compute(
     progress("reading events and their persons", 0, 4)
     t0 = time.perf_counter()
     temp = TempTables(con)
-    facts = _facts(runtime, today, con).cached(temp.materialise)
-    timings["facts"] = round(time.perf_counter() - t0, 3)
-    diffs: dict[str, store.SetDiff] = {}
-    model_sizes: dict[str, int] = {}
-    if layers_too:
-        progress("computing layers (lifecycle, RFM, value, roles, interests, channels)", 1, 4)
-        t0 = time.perf_counter()
-        tables = layers.execute(
-            layers.layer_tables(
-                facts, con.table("items"), con.table("channels"), models_config(runtime)
+    try:
+        facts = _facts(runtime, today, con).cached(temp.materialise)
+        timings["facts"] = round(time.perf_counter() - t0, 3)
+        diffs: dict[str, store.SetDiff] = {}
+        model_sizes: dict[str, int] = {}
+        if layers_too:
+            progress("computing layers (lifecycle, RFM, value, roles, interests, channels)", 1, 4)
+            t0 = time.perf_counter()
+            tables = layers.execute(
+                layers.layer_tables(
+                    facts, con.table("items"), con.table("channels"), models_config(runtime)
+                )
             )
-        )
-        timings["layers"] = round(time.perf_counter() - t0, 3)
-        rows = pa.concat_tables([layers.layer_sets(tables), _manual_tag_sets(runtime)])
+            timings["layers"] = round(time.perf_counter() - t0, 3)
+            rows = pa.concat_tables([layers.layer_sets(tables), _manual_tag_sets(runtime)])
+            with runtime.warehouse.transaction() as cur:
+                for name, table in tables.items():
+                    store.replace_snapshot(cur, name, table)
+                keys = _layer_keys(cur, rows)
+                diffs |= store.apply_memberships(cur, rows, keys, at)
+            model_sizes = {name: t.num_rows for name, t in tables.items()}
+        progress("computing segments", 2, 4)
+        t0 = time.perf_counter()
+        events = known_events(runtime)
+        skipped: dict[str, str] = {}
+        good: dict[str, Definition] = {}
+        for key, definition in definitions.items():
+            try:
+                validate(definition, events=events, segments=definitions, facts=facts)
+            except InvalidDefinition as exc:
+                skipped[key] = str(exc)
+                continue
+            good[key] = definition
+        seg_rows = layers.MEMBER_SCHEMA.empty_table()
+        if good:
+            facts = _with_profiles(runtime, facts, good.values(), con)
+            compiler = RuleCompiler(facts, definitions)
+            columns = {f"s{i}": d for i, d in enumerate(good.values())}
+            for column, definition in columns.items():
+                compiler.add(column, definition.rule, key=definition.key)
+            frame = compiler.frame().to_pyarrow()
+            parts = []
+            for column, definition in columns.items():
+                ids = frame.filter(pc.fill_null(frame[column], False))["person_id"]
+                key = pa.array([f"segment:{definition.key}"] * len(ids), pa.string())
+                weight = pa.nulls(len(ids), pa.float64())
+                parts.append(pa.table([key, ids, weight], schema=layers.MEMBER_SCHEMA))
+            seg_rows = pa.concat_tables(parts)
+        timings["segments"] = round(time.perf_counter() - t0, 3)
+        progress("writing memberships", 3, 4)
         with runtime.warehouse.transaction() as cur:
-            for name, table in tables.items():
-                store.replace_snapshot(cur, name, table)
-            keys = _layer_keys(cur, rows)
-            diffs |= store.apply_memberships(cur, rows, keys, at)
-        model_sizes = {name: t.num_rows for name, t in tables.items()}
-    progress("computing segments", 2, 4)
-    t0 = time.perf_counter()
-    events = known_events(runtime)
-    skipped: dict[str, str] = {}
-    good: dict[str, Definition] = {}
-    for key, definition in definitions.items():
-        try:
-            validate(definition, events=events, segments=definitions, facts=facts)
-        except InvalidDefinition as exc:
-            skipped[key] = str(exc)
-            continue
-        good[key] = definition
-    seg_rows = pa.table(
-        {"set_key": pa.array([], pa.string()), "person_id": pa.array([], pa.string())}
-    )
-    if good:
-        facts = _with_profiles(runtime, facts, good.values(), con)
-        compiler = RuleCompiler(facts, definitions)
-        columns = {f"s{i}": d for i, d in enumerate(good.values())}
-        for column, definition in columns.items():
-            compiler.add(column, definition.rule, key=definition.key)
-        frame = compiler.frame().to_pyarrow()
-        parts = []
-        for column, definition in columns.items():
-            ids = frame.filter(pc.fill_null(frame[column], False))["person_id"]
-            key = pa.array([f"segment:{definition.key}"] * len(ids), pa.string())
-            weight = pa.nulls(len(ids), pa.float64())
-            parts.append(pa.table([key, ids, weight], schema=layers.MEMBER_SCHEMA))
-        seg_rows = pa.concat_tables(parts)
-    timings["segments"] = round(time.perf_counter() - t0, 3)
-    progress("writing memberships", 3, 4)
-    with runtime.warehouse.transaction() as cur:
-        seg_keys = [f"segment:{k}" for k in good]
-        diffs |= store.apply_memberships(cur, seg_rows, seg_keys, at)
-    temp.drop_all()
+            seg_keys = [f"segment:{k}" for k in good]
+            diffs |= store.apply_memberships(cur, seg_rows, seg_keys, at)
+    finally:
+        temp.drop_all()
     progress("done", 4, 4)
     return {
         "as_of": facts.today.isoformat(),
