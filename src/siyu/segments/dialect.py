@@ -35,6 +35,18 @@ _duckdb_json_text: Final = _json_text_builtin("json_extract_string")
 _spark_json_text: Final = _json_text_builtin("get_json_object")
 
 
+def _json_items_builtin(name: str) -> Any:
+    """The engine's native ``name(doc, arg) -> array<text>`` as an Ibis builtin."""
+    signature = ((dt.string, dt.string), dt.Array(dt.string))
+    return ibis.udf.scalar.builtin(name=name, signature=signature)(lambda doc, arg: None)
+
+
+#: DuckDB: every item of a JSON array, as JSON (path wildcard ``$[*]``).
+_duckdb_json_items: Final = _json_items_builtin("json_extract")
+#: Spark: a JSON array parsed to strings (objects keep their JSON text).
+_spark_json_items: Final = _json_items_builtin("from_json")
+
+
 @dataclass(frozen=True)
 class Dialect:
     """One engine's spelling of the operations Ibis cannot make portable."""
@@ -43,6 +55,9 @@ class Dialect:
     json_function: Any
     #: ``{key}`` becomes the property name in a JSON path.
     path_template: str
+    #: ``items_function(doc, items_argument)``: a JSON array's items as texts.
+    items_function: Any
+    items_argument: str
 
     def json_text(self, doc: ir.StringValue, key: str) -> ir.StringValue:
         """The top-level member ``key`` of JSON text ``doc``, as text (null when absent).
@@ -56,14 +71,25 @@ class Dialect:
         result: ir.StringValue = self.json_function(doc, self.path_template.format(key=key))
         return result
 
+    def json_items(self, doc: ir.StringValue) -> ir.ArrayValue:
+        """The items of JSON array text ``doc``, each as text `json_text` can read.
+
+        Ibis 12 cannot unnest JSON arrays portably (see `siyu.identity.profiles`); both
+        engines can natively. An item that is not an object yields null members on both.
+        """
+        items: ir.ArrayValue = self.items_function(doc, self.items_argument)
+        return items
+
     def json_number(self, doc: ir.StringValue, key: str) -> ir.FloatingValue:
         """The member as a float64, null when absent or not a number."""
         number: ir.FloatingValue = self.json_text(doc, key).try_cast("float64")
         return number
 
 
-DUCKDB: Final = Dialect("duckdb", _duckdb_json_text, '$."{key}"')
-SPARK: Final = Dialect("pyspark", _spark_json_text, "$['{key}']")
+DUCKDB: Final = Dialect("duckdb", _duckdb_json_text, '$."{key}"', _duckdb_json_items, "$[*]")
+SPARK: Final = Dialect(
+    "pyspark", _spark_json_text, "$['{key}']", _spark_json_items, "array<string>"
+)
 _DIALECTS: Final = {d.name: d for d in (DUCKDB, SPARK)}
 
 

@@ -22,7 +22,6 @@ from siyu.segments.dialect import Dialect
 from siyu.segments.models.activity import net_orders, stack
 from siyu.segments.models.config import DEFAULT_CONFIG, InterestsConfig, ModelsConfig
 from siyu.segments.models.days import day_number, day_of, end_of, last_days_start
-from siyu.segments.models.json_lists import json_array_items
 
 #: Weights are summed as integers in units of 1 / SCALE.
 SCALE: Final = 1_000_000
@@ -61,7 +60,7 @@ def interests(
     )
     paid = net_orders(orders, config.orders, until, since)
     lines = paid.select(
-        "person_id", age=now - day_of(paid.paid_at, tz), line=json_array_items(dialect, paid.items)
+        "person_id", age=now - day_of(paid.paid_at, tz), line=dialect.json_items(paid.items)
     ).unnest("line")
     bought = lines.select(
         "person_id",
