@@ -338,7 +338,8 @@ def apply_relation(
                 """
                 INSERT INTO segment_events
                 SELECT (SELECT coalesce(max(seq), 0) FROM segment_events)
-                       + row_number() OVER (), $event, set_key, person_id, $at
+                       + row_number() OVER (ORDER BY set_key, person_id),
+                       $event, set_key, person_id, $at
                 FROM _seg_delta WHERE change = $change
                 """,
                 {"event": event, "change": change, "at": at},
