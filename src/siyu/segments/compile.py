@@ -16,7 +16,6 @@ so a run is consistent; a reference cycle is an error naming the node.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -76,13 +75,6 @@ SET_PREFIX: Final = {
 def set_key(kind: str, value: str) -> str:
     """The materialised set a membership leaf reads, e.g. ``rfm:important_value``."""
     return f"{SET_PREFIX[kind]}{value}"
-
-
-@dataclass
-class _Pass:
-    """Named aggregates over one source, computed in one ``group_by``."""
-
-    aggregates: dict[str, ir.Value]
 
 
 class RuleCompiler:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
@@ -299,7 +299,6 @@ class Definition:
     rule: Node
     kind: str = "segment"
     description: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 def parse_definition(data: Any) -> Definition:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,8 +94,3 @@ def layer_sets(tables: dict[str, pa.Table]) -> pa.Table:
 def execute(tables: dict[str, ir.Table]) -> dict[str, pa.Table]:
     """Run each model; Arrow tables by name."""
     return {name: expr.to_pyarrow() for name, expr in tables.items()}
-
-
-def no_rows() -> ir.Table:
-    """An empty membership table (for runs without models)."""
-    return ibis.memtable(MEMBER_SCHEMA.empty_table())

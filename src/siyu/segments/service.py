@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from siyu.progress import Progress, no_progress
 from siyu.runtime import Runtime
 from siyu.segments import files, layers
-from siyu.segments.compile import RuleCompiler, members
+from siyu.segments.compile import RuleCompiler
 from siyu.segments.definition import (
     Definition,
     Property,
@@ -175,7 +175,7 @@ def estimate(runtime: Runtime, data: Any, today: date | None = None) -> dict[str
     facts = _facts(runtime, today)
     segments = active_definitions(runtime)
     validate(definition, events=known_events(runtime), segments=segments, facts=facts)
-    facts = _with_profiles(runtime, facts, [definition], runtime.warehouse.ibis())
+    # Profiles, when the draft reads a property, are computed inside this one query.
     compiler = RuleCompiler(facts, segments)
     compiler.add("member", definition.rule)
     frame = compiler.frame()
@@ -201,13 +201,7 @@ def list_all(runtime: Runtime, *, include_archived: bool = False) -> list[dict[s
         size = sizes.get(f"segment:{row.key}", {})
         out.append(
             {
-                "key": row.key,
-                "kind": row.kind,
-                "name": row.name,
-                "description": row.description,
-                "origin": row.origin,
-                "archived": row.archived,
-                "updated_at": row.updated_at.isoformat(),
+                **_described(row),
                 "size": size.get("size"),
                 "computed_at": _iso(size.get("computed_at")),
                 "entered": size.get("entered"),
@@ -224,15 +218,9 @@ def show(runtime: Runtime, key: str) -> dict[str, Any]:
     history = store.size_history(cur, f"segment:{key}").to_pylist()
     sample = store.current_members(cur, f"segment:{key}").slice(0, 20).to_pylist()
     return {
-        "key": row.key,
-        "kind": row.kind,
-        "name": row.name,
-        "description": row.description,
-        "origin": row.origin,
-        "archived": row.archived,
+        **_described(row),
         "created_at": row.created_at.isoformat(),
         "created_by": row.created_by,
-        "updated_at": row.updated_at.isoformat(),
         "definition": orjson.loads(row.definition),
         "size": history[-1]["size"] if history else None,
         "history": [{**h, "computed_at": _iso(h["computed_at"])} for h in history],
@@ -378,12 +366,22 @@ def _layer_keys(cur: Any, rows: pa.Table) -> list[str]:
     return sorted(set(layers.FIXED_SETS) | now | before)
 
 
+def _described(row: store.StoredDefinition) -> dict[str, Any]:
+    """What every listing of a definition shows."""
+    return {
+        "key": row.key,
+        "kind": row.kind,
+        "name": row.name,
+        "description": row.description,
+        "origin": row.origin,
+        "archived": row.archived,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
 def _diff(diff: store.SetDiff) -> dict[str, int]:
     return {"size": diff.size, "entered": diff.entered, "exited": diff.exited}
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime | date) else value
-
-
-__all__ = ["compute", "estimate", "members", "save", "show"]
