@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from siyu import __version__
-from siyu.api import admin, posthog, segment, segments, sensors, wechat
+from siyu.api import admin, analytics, posthog, segment, segments, sensors, wechat
 from siyu.jobs import JobRunner
 from siyu.runtime import Runtime
 from siyu.segments.schedule import DailySchedule
@@ -50,5 +50,6 @@ def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
     app.include_router(posthog.router(runtime))
     app.include_router(admin.router(runtime, jobs, app.state.admin_token))
     app.include_router(segments.router(runtime, app.state.admin_token))
+    app.include_router(analytics.router(runtime, app.state.admin_token))
     segments.install_error_handler(app)
     return app

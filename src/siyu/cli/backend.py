@@ -64,6 +64,10 @@ class Backend(Protocol):
         self, key: str, columns: list[str] | None, *, reveal: bool
     ) -> Iterator[str]: ...
 
+    def analyse(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An analysis or analytics operation of `siyu.analytics.service`."""
+        ...
+
 
 #: Tag and segment operations: op -> "module:function" run in-process, with ``runtime``
 #: first (and ``actor="cli"`` where the function records who acted).
@@ -152,6 +156,14 @@ class LocalBackend:
         from siyu.segments.export import export_segment
 
         return export_segment(self.runtime, key, columns=columns, reveal=reveal, actor="cli")
+
+    def analyse(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        from siyu.analytics import service
+        from siyu.identity import graph
+
+        # No resolver thread runs here: attribute events received since the last run.
+        graph.apply_new(self.runtime.warehouse, self.runtime.rules)
+        return service.run(self.runtime, name, body)
 
 
 class RemoteError(SiyuError):
@@ -318,6 +330,12 @@ class RemoteBackend:
                 yield from r.iter_text()
         except httpx.HTTPError as exc:
             raise RemoteError(f"cannot reach the siyu server at {self.info.url}: {exc}") from None
+
+    def analyse(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", f"/analytics/{quote(name, safe='.')}", json=body, timeout=600
+        )
+        return result
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from siyu import __version__
+from siyu.cli.analytics import register_all as register_analytics
 from siyu.cli.backend import Backend, open_backend
 from siyu.cli.identity import identity_app, persons_app
 from siyu.cli.output import console, fail, print_json, progress_bar
@@ -36,6 +37,7 @@ app.add_typer(persons_app, name="persons")
 app.add_typer(identity_app, name="identity")
 app.add_typer(segments_app, name="segments")
 app.add_typer(tags_app, name="tags")
+register_analytics(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

@@ -355,6 +355,68 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        7,
+        "analytics: experiments, marketing costs, CLV fits and per-person scores",
+        (
+            # definition is JSON text (variants and weights, metrics, exposure event).
+            """
+            CREATE TABLE experiments (
+                key         VARCHAR PRIMARY KEY,
+                name        VARCHAR NOT NULL,
+                description VARCHAR NOT NULL DEFAULT '',
+                definition  VARCHAR NOT NULL,
+                status      VARCHAR NOT NULL,
+                created_at  TIMESTAMP NOT NULL,
+                created_by  VARCHAR NOT NULL,
+                started_at  TIMESTAMP,
+                stopped_at  TIMESTAMP
+            )
+            """,
+            # What the operator spent on a channel code or a campaign over local days
+            # [day_from, day_to]; attribution turns it into CAC and ROI.
+            """
+            CREATE TABLE marketing_costs (
+                cost_id    VARCHAR PRIMARY KEY,
+                dimension  VARCHAR NOT NULL,
+                key        VARCHAR NOT NULL,
+                day_from   DATE NOT NULL,
+                day_to     DATE NOT NULL,
+                cost_fen   BIGINT NOT NULL,
+                note       VARCHAR NOT NULL DEFAULT '',
+                entered_at TIMESTAMP NOT NULL,
+                entered_by VARCHAR NOT NULL
+            )
+            """,
+            # params is JSON text: the BG/NBD and Gamma-Gamma parameters and fit detail.
+            """
+            CREATE TABLE clv_fits (
+                fit_id     VARCHAR PRIMARY KEY,
+                fitted_at  TIMESTAMP NOT NULL,
+                until      DATE NOT NULL,
+                unit       VARCHAR NOT NULL,
+                customers  BIGINT NOT NULL,
+                params     VARCHAR NOT NULL
+            )
+            """,
+            # The latest scores per person (replaced by each `siyu clv score`).
+            """
+            CREATE TABLE clv_scores (
+                person_id          VARCHAR NOT NULL,
+                fit_id             VARCHAR NOT NULL,
+                scored_at          TIMESTAMP NOT NULL,
+                frequency          DOUBLE NOT NULL,
+                recency            DOUBLE NOT NULL,
+                age                DOUBLE NOT NULL,
+                monetary_fen       DOUBLE,
+                p_alive            DOUBLE NOT NULL,
+                expected_purchases DOUBLE NOT NULL,
+                horizon_days       INTEGER NOT NULL,
+                clv_fen            DOUBLE
+            )
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
@@ -377,4 +439,7 @@ TABLES: Final = (
     "memberships",
     "set_sizes",
     "manual_tags",
+    "experiments",
+    "marketing_costs",
+    "clv_scores",
 )
