@@ -22,6 +22,7 @@ demo: setup
 
 ## Set everything up and run the whole test suite (what CI runs).
 test: setup
+	@scripts/setup-browser.sh
 	$(RUN) pytest
 
 lint:
@@ -37,6 +38,7 @@ typecheck:
 
 ## ruff + mypy + tests, before every commit.
 check: setup lint typecheck
+	@scripts/setup-browser.sh
 	$(RUN) pytest
 
 bench: setup

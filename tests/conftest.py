@@ -68,7 +68,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 20
+    deadline = time.time() + 60
     while time.time() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:

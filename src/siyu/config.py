@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         default=None, description="WeCom customer-contact (客户联系) secret"
     )
 
+    console: bool = Field(default=True, description="serve the web console at /console")
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="hours a console sign-in lasts"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="failed sign-ins in a row that lock a user"
+    )
+    login_lock_minutes: float = Field(
+        default=15, gt=0, description="minutes a user stays locked after too many failures"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -63,7 +63,7 @@ def _start(home: Path, key: str | None = None) -> ServerProcess:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
+    deadline = time.time() + 90
     while time.time() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
@@ -158,7 +158,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_event(server: ServerProcess) -> N
     threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
     for t in threads:
         t.start()
-    deadline = time.time() + 30
+    deadline = time.time() + 90
     while len(acknowledged) < 5_000 and time.time() < deadline:
         time.sleep(0.05)
     workers = _children(server.process.pid)

@@ -41,7 +41,7 @@ def _big_batch(key: str, n: int = 60) -> dict[str, object]:
 def test_a_pooled_batch_is_stored_once_with_rejections(pooled: LiveServer) -> None:
     body = _big_batch(pooled.key())
     for _ in range(2):
-        answer = httpx.post(f"{pooled.url}/v1/batch", json=body)
+        answer = httpx.post(f"{pooled.url}/v1/batch", json=body, timeout=60)
         assert answer.status_code == 200
         assert answer.json()["accepted"] == 60
         assert answer.json()["rejected"][0]["index"] == 60
@@ -50,17 +50,20 @@ def test_a_pooled_batch_is_stored_once_with_rejections(pooled: LiveServer) -> No
 
 
 def test_errors_raised_in_the_worker_keep_their_status(pooled: LiveServer) -> None:
-    wrong = httpx.post(f"{pooled.url}/v1/batch", json=_big_batch("not-a-real-key-at-all"))
+    wrong = httpx.post(
+        f"{pooled.url}/v1/batch", json=_big_batch("not-a-real-key-at-all"), timeout=60
+    )
     assert wrong.status_code == 401 and "write key" in wrong.json()["message"]
     junk = httpx.post(
         f"{pooled.url}/v1/batch",
         content=b"{" + b"x" * 5000,
         headers={"content-type": "application/json"},
+        timeout=60,
     )
     assert junk.status_code == 400 and "not valid JSON" in junk.json()["message"]
     # a source added while serving is known to the workers at once
     fresh = pooled.runtime.sources.add("late", carrier="web")
-    late = httpx.post(f"{pooled.url}/v1/batch", json=_big_batch(fresh.write_key, 30))
+    late = httpx.post(f"{pooled.url}/v1/batch", json=_big_batch(fresh.write_key, 30), timeout=60)
     assert late.status_code == 200 and late.json()["accepted"] == 30
 
 
@@ -76,7 +79,7 @@ def test_a_pooled_posthog_batch(pooled: LiveServer) -> None:
     ]
     batch.append({"event": "bad", "distinct_id": ["not", "an", "id"]})
     body = {"api_key": pooled.key(), "batch": batch}
-    answer = httpx.post(f"{pooled.url}/batch/", json=body)
+    answer = httpx.post(f"{pooled.url}/batch/", json=body, timeout=60)
     assert answer.status_code == 200 and answer.json()["status"] == 1
     assert answer.json()["rejected"][0]["index"] == 50
     assert pooled.query("SELECT count(*) FROM events WHERE protocol = 'posthog'") == [(50,)]

@@ -158,7 +158,7 @@ def test_persons_through_the_running_server(served_home: tuple[Path, str]) -> No
     client.track(user_id="u-1", event="order_paid", properties={"amount_fen": 990})
     client.flush()
 
-    deadline = time.time() + 30
+    deadline = time.time() + 90
     person = None
     while time.time() < deadline:  # the resolver applies new events about once a second
         done = siyu(home, "persons", "show", "anonymous_id:anon-1", "--json", check=False)

@@ -27,10 +27,21 @@ if TYPE_CHECKING:
     from siyu.runtime import Runtime
 
 #: Read-only analyses: name -> module (with ``Request`` and ``analyse``).
-ANALYSES: Final[dict[str, str]] = {}
+ANALYSES: Final[dict[str, str]] = {
+    "overview": "siyu.analytics.overview",
+}
 
 #: Operations that may write: name -> "module:function" called as f(runtime, **body).
 OPERATIONS: Final[dict[str, str]] = {}
+
+
+#: Operation name endings that only read (listings, one definition).
+READ_OPERATIONS: Final = (".list", ".show")
+
+
+def changes(name: str) -> bool:
+    """Whether ``name`` is an operation that may write (analyses only read)."""
+    return name in OPERATIONS and not name.endswith(READ_OPERATIONS)
 
 
 def names() -> list[str]:
@@ -91,9 +102,14 @@ def _fields(model: Any) -> list[str]:
     return sorted(f.alias or n for n, f in model.model_fields.items())
 
 
+def today_of(runtime: Runtime) -> date:
+    """The local date now, in the project time zone."""
+    return datetime.now(UTC).astimezone(runtime.settings.tz).date()
+
+
 def _today(runtime: Runtime, value: Any) -> date:
     if value is None:
-        return datetime.now(UTC).astimezone(runtime.settings.tz).date()
+        return today_of(runtime)
     if isinstance(value, date):
         return value
     try:

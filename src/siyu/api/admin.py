@@ -1,22 +1,23 @@
 """The admin API the CLI uses while `siyu serve` owns the data directory.
 
 Authenticated with the per-run admin token written to ``SIYU_HOME/server.json`` (readable
-by the owner only). The console's signed-in users come with the console.
+by the owner only), or a console user's session with a role that allows the route
+(`siyu.api.access`).
 """
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from siyu.api.access import admin_router
 from siyu.identity import graph, persons, service
 from siyu.identity.exceptions import IdentityError, PersonNotFound
 from siyu.ingest.sources import SourceError
@@ -55,21 +56,8 @@ class JobCreate(BaseModel):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
-def admin_router(admin_token: str) -> APIRouter:
-    """A router under ``/admin/v1`` whose every route needs the admin bearer token."""
-
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token, admin_token):
-            raise HTTPException(
-                401, "admin token required: the CLI reads it from SIYU_HOME/server.json"
-            )
-
-    return APIRouter(prefix="/admin/v1", dependencies=[Depends(require_admin)])
-
-
 def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
-    api = admin_router(admin_token)
+    api = admin_router(admin_token, runtime.warehouse)
 
     @api.get("/status")
     async def status() -> dict[str, Any]:

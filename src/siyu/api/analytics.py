@@ -10,25 +10,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from siyu.analytics import service
 from siyu.analytics.exceptions import AnalyticsError, InvalidRequest, NotFound, UnknownAnalysis
-from siyu.api.admin import admin_router
+from siyu.api.access import admin_router, principal
 from siyu.api.segments import SegmentsError
 from siyu.runtime import Runtime
 
 
 def router(runtime: Runtime, admin_token: str) -> APIRouter:
-    api = admin_router(admin_token)
+    api = admin_router(admin_token, runtime.warehouse)
 
     @api.get("/analytics")
     async def list_analyses() -> Any:
         return {"analyses": sorted(service.ANALYSES), "operations": sorted(service.OPERATIONS)}
 
     @api.post("/analytics/{name}")
-    async def analyse(name: str, body: Annotated[dict[str, Any] | None, Body()] = None) -> Any:
+    async def analyse(
+        name: str, request: Request, body: Annotated[dict[str, Any] | None, Body()] = None
+    ) -> Any:
+        caller = principal(request)
+        if service.changes(name) and not caller.may("operator"):
+            raise HTTPException(
+                403, f"{name} changes data and needs the operator role; you are {caller.role}"
+            )
         try:
             return await run_in_threadpool(service.run, runtime, name, body or {})
         except InvalidRequest as exc:

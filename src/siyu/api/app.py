@@ -10,14 +10,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from siyu import __version__
-from siyu.api import admin, analytics, posthog, segment, segments, sensors, wechat
+from siyu.api import admin, analytics, posthog, segment, segments, sensors, users, wechat
 from siyu.jobs import JobRunner
 from siyu.runtime import Runtime
 from siyu.segments.schedule import DailySchedule
 
 
-def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
-    """The application over ``runtime``; starts and stops the collector with the server."""
+def create_app(
+    runtime: Runtime, *, admin_token: str | None = None, console: bool = False
+) -> FastAPI:
+    """The application over ``runtime``; starts and stops the collector with the server.
+
+    With ``console`` the web console is mounted at ``/console`` (NiceGUI keeps one UI per
+    process, so only `siyu serve` turns it on).
+    """
 
     jobs = JobRunner(runtime)
     schedule = DailySchedule(
@@ -51,5 +57,12 @@ def create_app(runtime: Runtime, *, admin_token: str | None = None) -> FastAPI:
     app.include_router(admin.router(runtime, jobs, app.state.admin_token))
     app.include_router(segments.router(runtime, app.state.admin_token))
     app.include_router(analytics.router(runtime, app.state.admin_token))
+    auth_routes, user_routes = users.router(runtime, app.state.admin_token)
+    app.include_router(auth_routes)
+    app.include_router(user_routes)
     segments.install_error_handler(app)
+    if console:
+        from siyu.console import mount_console  # deferred: NiceGUI is heavy to import
+
+        mount_console(app, runtime)
     return app

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from siyu.api.admin import admin_router
+from siyu.api.access import admin_router
 from siyu.runtime import Runtime
 from siyu.segments import actions, export, service
 from siyu.segments.exceptions import (
@@ -86,7 +86,7 @@ class SegmentsError(HTTPException):
 
 
 def router(runtime: Runtime, admin_token: str) -> APIRouter:
-    api = admin_router(admin_token)
+    api = admin_router(admin_token, runtime.warehouse)
 
     @api.get("/segments")
     async def list_segments(archived: bool = False) -> Any:

@@ -19,7 +19,7 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     port = settings.port if port is None else port
     runtime = Runtime.open(settings)
     token = secrets.token_urlsafe(32)
-    app = create_app(runtime, admin_token=token)
+    app = create_app(runtime, admin_token=token, console=settings.console)
     config = uvicorn.Config(
         app,
         host=host,

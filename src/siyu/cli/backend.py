@@ -68,6 +68,11 @@ class Backend(Protocol):
         """An analysis or analytics operation of `siyu.analytics.service`."""
         ...
 
+    def users(self, op: str, **args: Any) -> Any:
+        """Console users: ``list``, ``add`` (username, role, password, display_name,
+        language) or ``change`` (username and the fields to change)."""
+        ...
+
 
 #: Tag and segment operations: op -> "module:function" run in-process, with ``runtime``
 #: first (and ``actor="cli"`` where the function records who acted).
@@ -164,6 +169,20 @@ class LocalBackend:
         # No resolver thread runs here: attribute events received since the last run.
         graph.apply_new(self.runtime.warehouse, self.runtime.rules)
         return service.run(self.runtime, name, body)
+
+    def users(self, op: str, **args: Any) -> Any:
+        from siyu.accounts import service
+
+        warehouse = self.runtime.warehouse
+        if op == "list":
+            return service.list_users(warehouse)
+        if op == "add":
+            username = args.pop("username")
+            user, password = service.add_user(warehouse, username, by="cli", **args)
+            return {**user, "password": password if args.get("password") is None else None}
+        if op == "change":
+            return service.change_user(warehouse, args.pop("username"), **args)
+        raise SiyuError(f"unknown users operation {op!r}")
 
 
 class RemoteError(SiyuError):
@@ -336,6 +355,16 @@ class RemoteBackend:
             "POST", f"/analytics/{quote(name, safe='.')}", json=body, timeout=600
         )
         return result
+
+    def users(self, op: str, **args: Any) -> Any:
+        if op == "list":
+            return self._call("GET", "/users")
+        if op == "add":
+            return self._call("POST", "/users", json=args)
+        if op == "change":
+            name = quote(args.pop("username"), safe="")
+            return self._call("PATCH", f"/users/{name}", json=args)
+        raise SiyuError(f"unknown users operation {op!r}")
 
 
 @contextmanager

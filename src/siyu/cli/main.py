@@ -19,6 +19,7 @@ from siyu.cli.identity import identity_app, persons_app
 from siyu.cli.output import console, fail, print_json, progress_bar
 from siyu.cli.reports import print_daily, print_demo
 from siyu.cli.segments import segments_app, tags_app
+from siyu.cli.users import ensure_first_admin, show_password, users_app
 from siyu.config import Settings
 from siyu.exceptions import SiyuError
 from siyu.ingest.model import CARRIERS
@@ -37,6 +38,7 @@ app.add_typer(persons_app, name="persons")
 app.add_typer(identity_app, name="identity")
 app.add_typer(segments_app, name="segments")
 app.add_typer(tags_app, name="tags")
+app.add_typer(users_app, name="users")
 register_analytics(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -72,13 +74,23 @@ def init(json_out: JsonFlag = False) -> None:
     config = settings()
     with open_backend(config) as backend:
         status = backend.status()
+        admin = ensure_first_admin(backend)
     if json_out:
-        print_json({"home": str(config.home.resolve()), "schema_version": status["schema_version"]})
+        print_json(
+            {
+                "home": str(config.home.resolve()),
+                "schema_version": status["schema_version"],
+                "first_admin": admin,
+            }
+        )
     else:
         console.print(
             f"siyu data directory ready at [bold]{config.home.resolve()}[/] "
             f"(schema v{status['schema_version']}). Next: `siyu sources add` or `siyu demo`."
         )
+        if admin:
+            console.print("First console user created:")
+            show_password(admin["username"], admin["password"])
 
 
 @app.command()
@@ -297,10 +309,14 @@ def demo(
         arguments["start"] = first.isoformat()
     with _backend() as backend, progress_bar(not json_out) as progress:
         summary = backend.run_job("demo", arguments, progress)
+        admin = ensure_first_admin(backend)
     if json_out:
-        print_json(summary)
+        print_json({**summary, "first_admin": admin})
     else:
         print_demo(summary)
+        if admin:
+            console.print("Console user for the demo:")
+            show_password(admin["username"], admin["password"])
 
 
 @contextmanager

@@ -417,6 +417,39 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        8,
+        "console: users with roles and argon2 password hashes, sign-in sessions",
+        (
+            # role: admin | operator | analyst. failed_logins counts consecutive failures;
+            # locked_until is set when they reach the lock-out threshold.
+            """
+            CREATE TABLE console_users (
+                username      VARCHAR PRIMARY KEY,
+                display_name  VARCHAR NOT NULL,
+                role          VARCHAR NOT NULL,
+                password_hash VARCHAR NOT NULL,
+                created_at    TIMESTAMP NOT NULL,
+                created_by    VARCHAR NOT NULL,
+                disabled      BOOLEAN NOT NULL DEFAULT false,
+                failed_logins INTEGER NOT NULL DEFAULT 0,
+                locked_until  TIMESTAMP,
+                last_login_at TIMESTAMP,
+                language      VARCHAR NOT NULL DEFAULT 'zh-CN'
+            )
+            """,
+            # The cookie holds a random token; only its SHA-256 is stored.
+            """
+            CREATE TABLE console_sessions (
+                token_hash   VARCHAR PRIMARY KEY,
+                username     VARCHAR NOT NULL,
+                created_at   TIMESTAMP NOT NULL,
+                expires_at   TIMESTAMP NOT NULL,
+                last_seen_at TIMESTAMP NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
@@ -441,5 +474,6 @@ TABLES: Final = (
     "manual_tags",
     "experiments",
     "marketing_costs",
+    "clv_fits",
     "clv_scores",
 )

@@ -1,0 +1,195 @@
+"""Console words and number formats: Chinese first (zh-CN), English available.
+
+`Texts` is the table of labels; `Formats` writes numbers, money, shares and dates the
+way an operator in that language reads them (zh-CN: 1.2万, ¥3,456.00, 6月14日).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+LANGUAGES: Final = ("zh-CN", "en")
+
+_TEXTS: Final[dict[str, tuple[str, str]]] = {
+    "app": ("私域运营后台", "siyu console"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出登录", "Sign out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "sign_in_hint": (
+        "首次使用?运行 make demo 或 siyu init,终端会显示管理员密码。",
+        "First time? `make demo` or `siyu init` prints the admin password once.",
+    ),
+    "no_access": ("没有权限", "Not allowed"),
+    "no_access_text": (
+        "此页面需要 {role} 角色,您当前的角色是 {current}。请联系管理员。",
+        "This page needs the {role} role; you are {current}. Ask an admin.",
+    ),
+    "overview": ("数据概览", "Overview"),
+    "persons": ("用户", "Persons"),
+    "segments": ("分群", "Segments"),
+    "layers": ("分层", "Layers"),
+    "funnels": ("漏斗", "Funnels"),
+    "retention": ("留存", "Retention"),
+    "referral": ("裂变", "Referral"),
+    "experiments": ("实验", "Experiments"),
+    "churn": ("流失预警 / 生命周期价值", "Churn and lifetime value"),
+    "sources": ("数据接入", "Data sources"),
+    "users": ("账号管理", "Users"),
+    "language": ("English", "中文"),
+    "range": ("时间范围", "Range"),
+    "last_days": ("近{n}天", "Last {n} days"),
+    "vs_previous": ("较上一周期", "vs previous period"),
+    "new_users": ("新增用户", "New users"),
+    "dau": ("日活 DAU", "DAU"),
+    "wau": ("周活 WAU", "WAU"),
+    "mau": ("月活 MAU", "MAU"),
+    "next_day_retention": ("次日留存", "Next-day retention"),
+    "day7_retention": ("7日留存", "Day-7 retention"),
+    "paying_users": ("付费用户", "Paying users"),
+    "gmv_fen": ("GMV(净额)", "GMV (net)"),
+    "active_trend": ("活跃趋势", "Active persons"),
+    "new_trend": ("新增与付费", "New and paying"),
+    "retention_trend": ("新用户留存", "New-user retention"),
+    "gmv_trend": ("GMV 趋势", "GMV"),
+    "by_carrier": ("按载体", "By carrier"),
+    "by_channel": ("按渠道(首次触达)", "By first-touch channel"),
+    "carrier": ("载体", "Carrier"),
+    "channel": ("渠道", "Channel"),
+    "avg_dau": ("日均活跃", "Average DAU"),
+    "paying": ("付费", "Paying"),
+    "gmv": ("GMV", "GMV"),
+    "no_data": ("还没有数据", "No data yet"),
+    "no_data_text": (
+        "还没有收到事件。可以运行 make demo 生成演示数据,或在「数据接入」页创建写入密钥,"
+        "用 Segment / 神策 / PostHog SDK 发送事件。",
+        "No events yet. Run `make demo` for demo data, or create a write key under Data "
+        "sources and send events with a Segment, Sensors Data or PostHog SDK.",
+    ),
+    "loading": ("加载中…", "Loading…"),
+    "error": ("出错了", "Something went wrong"),
+    "search_person": ("按任意标识查找用户", "Find a person by any identifier"),
+    "search_hint": (
+        "手机号、openid、unionid、会员号… 例如 phone:13800138000 或 member_id:M1001",
+        "phone, openid, unionid, member id… e.g. phone:13800138000 or member_id:M1001",
+    ),
+    "search": ("查找", "Find"),
+    "profile": ("用户画像", "Profile"),
+    "identities": ("身份标识", "Identities"),
+    "timeline": ("行为时间线", "Timeline"),
+    "sets": ("标签与分层", "Tags and layers"),
+    "not_found": ("没有找到", "Not found"),
+    "write_keys": ("写入密钥", "Write keys"),
+    "collector": ("采集状态", "Collector"),
+    "events_per_minute": ("每分钟事件数", "Events per minute"),
+    "quarantine": ("隔离区(被拒记录)", "Quarantine (rejected records)"),
+    "imports": ("导入记录", "Imports"),
+    "reason": ("原因", "Reason"),
+    "count": ("数量", "Count"),
+    "events_total": ("事件总数", "Events"),
+    "persons_total": ("用户数", "Persons"),
+    "orders_total": ("订单数", "Orders"),
+    "last_received": ("最近接收", "Last received"),
+    "segment_list": ("分群列表", "Segments"),
+    "segment_builder": ("新建分群", "Build a segment"),
+    "segment_overlap": ("分群重合", "Overlap"),
+    "segment_name": ("名称", "Name"),
+    "size": ("人数", "Size"),
+    "entered": ("新进入", "Entered"),
+    "exited": ("已退出", "Exited"),
+    "computed_at": ("计算时间", "Computed"),
+    "size_trend": ("人数趋势", "Size over time"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "estimate_pending": ("修改条件后自动估算人数", "The size is estimated as you edit"),
+    "estimating": ("正在估算…", "Estimating…"),
+    "estimate_result": (
+        "预计人数 {size}(占全部用户 {share})",
+        "Estimated size {size} ({share} of persons)",
+    ),
+    "unfinished": ("条件未填写完整", "Unfinished"),
+    "match_all": ("满足全部", "All of"),
+    "match_any": ("满足任一", "Any of"),
+    "negate": ("取反", "Not"),
+    "add_condition": ("添加条件", "Add condition"),
+    "add_group": ("添加条件组", "Add group"),
+    "kind_event": ("做过", "Did"),
+    "kind_no_event": ("没做过", "Did not"),
+    "kind_last_event": ("最近一次做过", "Last did"),
+    "kind_property": ("用户属性", "Property"),
+    "kind_spend": ("累计消费", "Spent"),
+    "kind_layer": ("用户分层", "Layer"),
+    "event": ("事件", "Event"),
+    "more_than_days_ago": ("超过 N 天前", "More than N days ago"),
+    "in_last_days": ("近 N 天", "In the last N days"),
+    "at_least_times": ("至少次数", "At least times"),
+    "where_property": ("事件属性", "Event property"),
+    "property": ("属性名", "Property"),
+    "value": ("值", "Value"),
+    "at_least_yuan": ("至少(元)", "At least (yuan)"),
+    "bad_key": (
+        "key 只能用小写字母、数字、- 和 _,例如 cart-no-order",
+        "key: lower-case letters, digits, - and _, e.g. cart-no-order",
+    ),
+    "saved": ("已保存 {key},下次计算后生效", "Saved {key}; computed in the next run"),
+    "save": ("保存分群", "Save segment"),
+    "choose_segments": ("选择要比较的分群(2 个以上)", "Segments to compare (2 or more)"),
+}
+
+
+class Texts:
+    """Labels in one language: ``texts("new_users")``, ``texts("last_days", n=7)``."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "zh-CN"
+        self._index = 0 if self.language == "zh-CN" else 1
+
+    def __call__(self, text_key: str, /, **values: object) -> str:
+        pair = _TEXTS.get(text_key)
+        text = pair[self._index] if pair else text_key
+        return text.format(**values) if values else text
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Numbers, money, shares and dates for one language."""
+
+    language: str
+
+    def number(self, value: float | None) -> str:
+        """Example: ``Formats("zh-CN").number(123456)`` -> ``'12.3万'``."""
+        if value is None:
+            return "—"
+        if self.language == "zh-CN":
+            if abs(value) >= 1e8:
+                return f"{value / 1e8:.2f}亿"
+            if abs(value) >= 1e4:
+                return f"{value / 1e4:.1f}万"
+        elif abs(value) >= 1e6:
+            return f"{value / 1e6:.2f}M"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+    def money(self, fen: float | None) -> str:
+        """Example: ``Formats("zh-CN").money(123456)`` -> ``'¥1,234.56'``."""
+        if fen is None:
+            return "—"
+        yuan = fen / 100
+        if self.language == "zh-CN" and abs(yuan) >= 1e4:
+            return f"¥{yuan / 1e4:,.2f}万"
+        return f"¥{yuan:,.2f}"
+
+    def share(self, value: float | None, digits: int = 1) -> str:
+        return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+    def change(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        arrow = "↑" if value > 0 else ("↓" if value < 0 else "→")
+        return f"{arrow} {abs(value) * 100:.1f}%"
+
+    def day(self, value: date | str) -> str:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        if self.language == "zh-CN":
+            return f"{day.month}月{day.day}日"
+        return day.strftime("%b %-d")
