@@ -26,7 +26,15 @@ class BackendPair:
 
     def __init__(self, warehouse: Warehouse, spark: Any, lake: Path) -> None:
         self.duckdb = warehouse.ibis()
-        self.spark = connect_spark(spark, export_snapshot(warehouse, lake))
+        self._session = spark
+        self._files = export_snapshot(warehouse, lake)
+
+    @property
+    def spark(self) -> Any:
+        """An Ibis connection over this pair's snapshot. Tables are views named after
+        the warehouse's, and one Spark session serves every pair of a run: each access
+        registers this pair's files again, so another pair's views never leak in."""
+        return connect_spark(self._session, self._files)
 
     def run(self, build: Build) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``build(con)`` executed on each backend, as pandas frames."""

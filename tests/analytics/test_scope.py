@@ -79,6 +79,7 @@ def test_request_fields_and_ranges() -> None:
     assert ok.date_from == date(2024, 6, 1)
     with pytest.raises(InvalidRequest, match="after to") as caught:
         parse_request(AnalysisRequest, {"from": "2024-06-03", "to": "2024-06-02"})
+    assert caught.value.field == "from"
     with pytest.raises(InvalidRequest, match="unknown field") as caught:
         parse_request(AnalysisRequest, {"form": "2024-06-01"})
     assert caught.value.field == "form"

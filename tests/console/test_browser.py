@@ -21,6 +21,9 @@ PAGES = {
     "overview": ("/console/", "次日留存"),
     "persons": ("/console/persons", "按任意标识查找用户"),
     "segments": ("/console/segments", "分群列表"),
+    "layers": ("/console/layers", "RFM 八类用户"),
+    "funnels": ("/console/funnels", "总转化率"),
+    "retention": ("/console/retention", "留存热力图"),
     "sources": ("/console/sources", "写入密钥"),
 }
 
@@ -149,3 +152,58 @@ def test_analysts_see_segments_but_cannot_save(browser: Any, console: Console) -
     page.get_by_text("预计人数").wait_for()
     assert page.get_by_role("button", name="保存分群").count() == 0
     page.context.close()
+
+
+def test_read_the_retention_heatmap(browser: Any, console: Console) -> None:
+    page = sign_in(browser, console, "analyst", PASSWORD)
+    page.goto(f"{console.url}/console/retention")
+    page.get_by_text("留存热力图").wait_for()
+    page.get_by_text("各渠道贡献的留存用户").wait_for()
+    # Day 0 of first-seen cohorts is everyone; the heat map draws on a canvas.
+    assert page.locator("canvas").count() >= 2
+    page.get_by_label("周期", exact=True).click()
+    page.get_by_role("option", name="按周").click()
+    page.get_by_role("button", name="查询").click()
+    page.get_by_text("按周 · 14 期").wait_for()
+    screenshot(page, "retention-weekly")
+    page.context.close()
+
+
+def test_build_a_funnel(browser: Any, console: Console) -> None:
+    page = sign_in(browser, console, "analyst", PASSWORD)
+    page.goto(f"{console.url}/console/funnels")
+    summary = page.get_by_text("平均每步流失")
+    summary.wait_for()
+    seven_days = summary.inner_text()
+    page.get_by_label("转化窗口").click()
+    page.get_by_role("option", name="1 小时 / 1h").click()
+    page.get_by_label("拆分").click()
+    page.get_by_role("option", name="按载体").click()
+    page.get_by_role("button", name="查询").click()
+    page.get_by_text("按 carrier 拆分的转化率").wait_for()
+    one_hour = page.get_by_text("平均每步流失").inner_text()
+    # The page shows what the API answers for the same request.
+    steps = ["view_item", "add_to_cart", "checkout", "order_paid"]
+    expected = console.api(
+        "POST", "/analytics/funnel", json={"steps": steps, "window": "1h", "by": "carrier"}
+    )
+    assert f"完成 {expected['converted']:,} 人" in one_hour
+    assert seven_days.startswith("进入")
+    assert page.get_by_text("较上一步").count() >= 1
+    screenshot(page, "funnel")
+    page.context.close()
+
+
+def test_refit_churn_model_and_read_who_is_at_risk(browser: Any, console: Console) -> None:
+    page = sign_in(browser, console, "operator", PASSWORD)
+    page.goto(f"{console.url}/console/churn")
+    page.get_by_role("button", name="重新拟合并评分").click()
+    page.get_by_text("最需要挽回的复购用户").wait_for(timeout=180_000)
+    page.get_by_text("已评分用户").wait_for()
+    screenshot(page, "churn")
+    page.context.close()
+    analyst = sign_in(browser, console, "analyst", PASSWORD)
+    analyst.goto(f"{console.url}/console/churn")
+    analyst.get_by_text("最需要挽回的复购用户").wait_for()
+    assert analyst.get_by_role("button", name="重新拟合并评分").count() == 0
+    analyst.context.close()

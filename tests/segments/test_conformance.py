@@ -45,6 +45,9 @@ groups: {in_group: true}
 tagged: {tag: vip}
 interest: {interest: {value: 童书, min_weight: 2}}
 mix: {any: [{all: [{follows: true}, {not: {event: {name: checkout}}}]}, {rfm: general_value}]}
+at_risk: {clv: {field: churn_risk, op: gte, value: 0.5}}
+valuable:
+  all: [{clv: {field: clv_fen, op: gt, value: 3000}}, {clv: {field: p_alive, op: lt, value: 0.8}}]
 """
 )
 
@@ -64,6 +67,16 @@ def warehouse() -> Iterator[Warehouse]:
                    person_id, TIMESTAMP '2024-06-01', (n % 5)::DOUBLE
             FROM (SELECT person_id, row_number() OVER (ORDER BY person_id) AS n
                   FROM (SELECT DISTINCT person_id FROM identities) LIMIT 200)
+            """
+        )
+        # ... and CLV scores for some persons, so the clv leaves split them.
+        cur.execute(
+            """
+            INSERT INTO clv_scores
+            SELECT person_id, 'fit-1', TIMESTAMP '2024-06-01', n % 4, n % 3, 10, 1000 * (n % 7),
+                   (n % 10) / 10 + 0.05, (n % 6) / 2, 365, 1000 * (n % 9)
+            FROM (SELECT person_id, row_number() OVER (ORDER BY person_id DESC) AS n
+                  FROM (SELECT DISTINCT person_id FROM identities) LIMIT 150)
             """
         )
     yield w

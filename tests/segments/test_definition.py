@@ -107,6 +107,18 @@ LEAVES = st.one_of(
             {"in_group": "grp_kids_books"},
         ]
     ),
+    st.builds(
+        lambda f, op, v: {"clv": {"field": f, "op": op, "value": v}},
+        st.sampled_from(["p_alive", "churn_risk"]),
+        st.sampled_from(["<", "lte", "gt", "ne"]),
+        st.floats(0, 1, allow_nan=False),
+    ),
+    st.builds(
+        lambda f, lo, d: {"clv": {"field": f, "op": "between", "value": [lo, lo + d]}},
+        st.sampled_from(["expected_purchases", "clv_fen"]),
+        st.integers(0, 10**6),
+        st.floats(0, 1000, allow_nan=False),
+    ),
 )
 RULES = st.recursive(
     LEAVES,
@@ -208,6 +220,13 @@ def test_references() -> None:
         ),
         ({"sequence": {"steps": ["a"], "within_days": 1}}, "rule.sequence.steps", "at least two"),
         ({"event": {"name": "x", "when": 1}}, "rule.event.when", "unknown field"),
+        ({"clv": {"field": "ltv", "op": "gt", "value": 1}}, "rule.clv.field", "clv_fen"),
+        ({"clv": {"field": "p_alive", "value": 0.3}}, "rule.clv.op", "missing"),
+        ({"clv": {"field": "p_alive", "op": "in", "value": [0.3]}}, "rule.clv.op", "score"),
+        ({"clv": {"field": "p_alive", "op": "lt", "value": 30}}, "rule.clv.value", "0 to 1"),
+        ({"clv": {"field": "clv_fen", "op": "gt", "value": "a"}}, "rule.clv.value", "number"),
+        ({"clv": {"field": "clv_fen", "op": "gt"}}, "rule.clv.value", "needs a value"),
+        ({"clv": {"field": "p_alive", "op": "lt", "value": 0.3, "x": 1}}, "rule.clv.x", "unknown"),
     ],
 )
 def test_errors_name_the_node(rule: dict[str, Any], path: str, words: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -28,11 +29,32 @@ if TYPE_CHECKING:
 
 #: Read-only analyses: name -> module (with ``Request`` and ``analyse``).
 ANALYSES: Final[dict[str, str]] = {
+    "funnel": "siyu.analytics.funnel",
     "overview": "siyu.analytics.overview",
+    "layers": "siyu.analytics.layers",
+    "attribution": "siyu.analytics.attribution",
+    "referral": "siyu.analytics.referral",
+    "retention": "siyu.analytics.retention",
+    "lifecycle": "siyu.analytics.lifecycle_flow",
+    "clv": "siyu.analytics.clv",
+    "experiment": "siyu.analytics.experiment_results",
 }
 
 #: Operations that may write: name -> "module:function" called as f(runtime, **body).
-OPERATIONS: Final[dict[str, str]] = {}
+OPERATIONS: Final[dict[str, str]] = {
+    "costs.add": "siyu.analytics.costs:add",
+    "costs.list": "siyu.analytics.costs:list_costs",
+    "costs.remove": "siyu.analytics.costs:remove",
+    "clv.fit": "siyu.analytics.clv:fit",
+    "clv.score": "siyu.analytics.clv:score",
+    "clv.list": "siyu.analytics.clv:fits",
+    "experiment.save": "siyu.analytics.experiments:save",
+    "experiment.list": "siyu.analytics.experiments:list_all",
+    "experiment.show": "siyu.analytics.experiments:show",
+    "experiment.start": "siyu.analytics.experiments:start",
+    "experiment.stop": "siyu.analytics.experiments:stop",
+    "experiment.assign": "siyu.analytics.experiments:assign",
+}
 
 
 #: Operation name endings that only read (listings, one definition).
@@ -48,17 +70,30 @@ def names() -> list[str]:
     return sorted([*ANALYSES, *OPERATIONS])
 
 
-def run(runtime: Runtime, name: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Answer ``name`` for ``body`` (a JSON object); raises `InvalidRequest` on bad input."""
+def run(
+    runtime: Runtime, name: str, body: Mapping[str, Any] | None = None, *, actor: str = "api"
+) -> dict[str, Any]:
+    """Answer ``name`` for ``body`` (a JSON object); raises `InvalidRequest` on bad input.
+
+    Operations that record who acted get ``actor`` (the signed-in user, ``cli``), never a
+    value from the body.
+    """
     body = dict(body or {})
     if name in OPERATIONS:
         where, _, function = OPERATIONS[name].partition(":")
         fn = getattr(importlib.import_module(where), function)
+        if "actor" in inspect.signature(fn).parameters:
+            body["actor"] = actor
+        signature = inspect.signature(fn)
         try:
-            inspect.signature(fn).bind(runtime, **body)
+            signature.bind(runtime, **body)
         except TypeError as exc:
-            # A misspelt or missing argument: say which, not a traceback.
-            raise InvalidRequest("", f"{name}: {exc}") from None
+            # A misspelt or missing argument: name it and the fields there are.
+            found = re.search(r"'(\w+)'", str(exc))
+            takes = ", ".join(p for p in list(signature.parameters)[1:] if p != "actor")
+            raise InvalidRequest(
+                found.group(1) if found else "", f"{exc}; {name} takes {takes}"
+            ) from None
         return dict(jsonable(fn(runtime, **body)))
     if name not in ANALYSES:
         raise UnknownAnalysis(f"no analysis {name!r}; choose one of {', '.join(names())}")
@@ -91,6 +126,8 @@ def parse_request(model: Any, body: Mapping[str, Any]) -> Any:
         problem = exc.errors()[0]
         field = ".".join(str(p) for p in problem["loc"])
         message = str(problem["msg"]).removeprefix("Value error, ")
+        if not field and message.startswith("from ("):
+            field = "from"  # the date-range check of AnalysisRequest spans two fields
         if problem["type"] == "extra_forbidden":
             message = f"unknown field; the request takes {', '.join(_fields(model))}"
         raise InvalidRequest(field, message) from None
@@ -134,10 +171,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float | Decimal):
         number = float(value)
         return None if math.isnan(number) or math.isinf(number) else number
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return jsonable(item())
-    tolist = getattr(value, "tolist", None)  # numpy arrays
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
     if callable(tolist):
         return jsonable(tolist())
     if hasattr(value, "isoformat"):

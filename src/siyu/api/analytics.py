@@ -37,7 +37,9 @@ def router(runtime: Runtime, admin_token: str) -> APIRouter:
                 403, f"{name} changes data and needs the operator role; you are {caller.role}"
             )
         try:
-            return await run_in_threadpool(service.run, runtime, name, body or {})
+            return await run_in_threadpool(
+                lambda: service.run(runtime, name, body or {}, actor=caller.username)
+            )
         except InvalidRequest as exc:
             raise SegmentsError(422, str(exc), exc.field or None) from None
         except (UnknownAnalysis, NotFound) as exc:

@@ -168,7 +168,7 @@ class LocalBackend:
 
         # No resolver thread runs here: attribute events received since the last run.
         graph.apply_new(self.runtime.warehouse, self.runtime.rules)
-        return service.run(self.runtime, name, body)
+        return service.run(self.runtime, name, body, actor="cli")
 
     def users(self, op: str, **args: Any) -> Any:
         from siyu.accounts import service

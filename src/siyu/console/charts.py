@@ -18,6 +18,7 @@ def line(
 ) -> dict[str, Any]:
     """A line chart with one line per series (missing points left as gaps)."""
     return {
+        "animation": False,
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
@@ -50,6 +51,7 @@ def bars(
     category = {"type": "category", "data": list(labels)}
     value = {"type": "value"}
     return {
+        "animation": False,
         "color": PALETTE,
         "tooltip": {"trigger": "axis"},
         "legend": {"top": 0},
@@ -62,6 +64,7 @@ def bars(
 
 def pie(items: dict[str, float]) -> dict[str, Any]:
     return {
+        "animation": False,
         "color": PALETTE,
         "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
         "series": [

@@ -31,6 +31,11 @@ NAV: Final = (
     Nav("overview", "/", "insights"),
     Nav("persons", "/persons", "person_search"),
     Nav("segments", "/segments", "groups"),
+    Nav("layers", "/layers", "layers"),
+    Nav("funnels", "/funnels", "filter_alt"),
+    Nav("retention", "/retention", "event_repeat"),
+    Nav("experiments", "/experiments", "science"),
+    Nav("churn", "/churn", "monitor_heart"),
     Nav("sources", "/sources", "cable"),
 )
 

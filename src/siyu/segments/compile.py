@@ -4,10 +4,11 @@ Leaves become *features*, per-person columns computed in as few passes as possib
 every event leaf of every rule is one filtered aggregate in a single ``group_by`` over the
 events (pre-filtered to the event names any rule reads); order leaves likewise over the
 orders; memberships in one pass over the open memberships; profile properties in one
-projection of the profile table; sequences and carrier facts each in their own small
-pass. The frame is the persons left-joined to those feature tables, and a rule is a
-boolean expression over the frame's columns (missing features read as 0 / false), so 30
-segments cost one scan of the events, not 30.
+projection of the profile table; CLV score leaves in one pass over the latest scores;
+sequences and carrier facts each in their own small pass. The frame is the persons
+left-joined to those feature tables, and a rule is a boolean expression over the frame's
+columns (missing features read as 0 / false), so 30 segments cost one scan of the events,
+not 30.
 
 A segment referenced by another is compiled inline (its rule, not last run's members),
 so a run is consistent; a reference cycle is an error naming the node.
@@ -41,6 +42,7 @@ from siyu.segments.definition import (
     All,
     AnyOf,
     Carrier,
+    Clv,
     Condition,
     DateValue,
     Definition,
@@ -89,6 +91,7 @@ class RuleCompiler:
         self._order_aggs: dict[str, Callable[[ir.Table], ir.Value]] = {}
         self._set_aggs: dict[str, Callable[[ir.Table], ir.Value]] = {}
         self._profile_cols: dict[str, Callable[[ir.Table], ir.Value]] = {}
+        self._clv_aggs: dict[str, Callable[[ir.Table], ir.Value]] = {}
         self._tables: dict[str, ir.Table] = {}
         self._rules: dict[str, Callable[[ir.Table], ir.BooleanValue]] = {}
 
@@ -115,6 +118,8 @@ class RuleCompiler:
             prof = self.facts.profiles()
             cols = {name: build(prof) for name, build in self._profile_cols.items()}
             parts.append(prof.select(person_id=prof.person_id, **cols))
+        if self._clv_aggs:
+            parts.append(_grouped(self.facts.clv_scores(), self._clv_aggs))
         parts.extend(self._tables.values())
         for i, part in enumerate(parts):
             keyed = part.rename(**{f"_pid{i}": "person_id"})
@@ -156,6 +161,8 @@ class RuleCompiler:
                 return self._sequence(node)
             case Carrier():
                 return self._carrier(node)
+            case Clv():
+                return self._clv(node)
         raise TypeError(f"not a node: {node!r}")  # pragma: no cover
 
     def _segment(
@@ -328,6 +335,21 @@ class RuleCompiler:
         if new:
             self._tables[name] = carrier_facts(self.facts, node, name)
         return lambda f: f[name].fill_null(False)
+
+    def _clv(self, node: Clv) -> Callable[[ir.Table], ir.BooleanValue]:
+        """A field of the latest CLV score; persons without one read as null (not members)."""
+        name, new = self._feature("clv", node.field)
+        if new:
+            field = node.field
+
+            def score(s: ir.Table) -> ir.Value:
+                value = 1.0 - s.p_alive if field == "churn_risk" else s[field]
+                return value.max()
+
+            self._clv_aggs[name] = score
+        cond = Condition(name, node.op, node.value, "number")
+        facts = self.facts
+        return lambda f: compare(f[name], cond, facts, utc=True).fill_null(False)
 
 
 def compile_rules(

@@ -1,9 +1,9 @@
 """The segment and tag language: definitions as data, parsed with errors that name the node.
 
 A definition is a tree of ``all`` / ``any`` / ``not`` over leaves (profile properties,
-behaviour, sums and averages, sequences, memberships, carrier facts). It is written as
-YAML or JSON, stored as JSON text, and parsed into frozen dataclasses; `serialise` turns
-the tree back into the same plain data (canonical operator names), so
+behaviour, sums and averages, sequences, memberships, carrier facts, CLV scores). It is
+written as YAML or JSON, stored as JSON text, and parsed into frozen dataclasses; `serialise`
+turns the tree back into the same plain data (canonical operator names), so
 ``parse(serialise(parse(x))) == parse(x)``. See docs/segments.md for every node.
 
 Example:
@@ -129,6 +129,9 @@ RFM_CLASSES: Final = (
 )
 VALUE_TIERS: Final = ("loyal", "high_quality", "ordinary", "low_frequency", "churned")
 ROLES: Final = ("ordinary", "active", "paying", "ugc_author", "koc")
+#: Fields of the latest CLV scores (`siyu clv score`) a ``clv`` leaf compares; money in fen.
+CLV_FIELDS: Final = ("p_alive", "churn_risk", "expected_purchases", "clv_fen")
+CLV_OPERATORS: Final = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 
 Scalar = str | int | float | bool
 
@@ -264,6 +267,16 @@ class Carrier:
     target: str | None = None
 
 
+@dataclass(frozen=True)
+class Clv:
+    """A field of the person's latest CLV score compared (``p_alive lt 0.3``); persons
+    without a score are not members. ``churn_risk`` is 1 - ``p_alive``."""
+
+    field: str
+    op: str
+    value: Any
+
+
 Node = (
     All
     | AnyOf
@@ -276,6 +289,7 @@ Node = (
     | FirstEvent
     | InSet
     | Carrier
+    | Clv
 )
 SET_KINDS: Final = {
     "segment": None,
@@ -506,6 +520,34 @@ def _paying(body: Any, path: str) -> Node:
     return node if body else Not(node)
 
 
+def _clv(body: Any, path: str) -> Node:
+    doc = _mapping(body, path)
+    _only(doc, path, {"field", "op", "value"})
+    name = _text(doc.get("field"), f"{path}.field")
+    if name not in CLV_FIELDS:
+        raise InvalidDefinition(
+            f"{path}.field",
+            f"{name!r} is not a CLV score field; use one of {', '.join(CLV_FIELDS)}",
+        )
+    if "op" not in doc:
+        raise InvalidDefinition(f"{path}.op", f"missing: use one of {', '.join(CLV_OPERATORS)}")
+    cond = parse_condition(
+        {"name": name, "op": doc["op"], "value": doc.get("value"), "type": "number"},
+        path,
+        columns=None,
+    )
+    if cond.op not in CLV_OPERATORS:
+        raise InvalidDefinition(
+            f"{path}.op", f"{cond.op!r} does not compare a score; use {', '.join(CLV_OPERATORS)}"
+        )
+    values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+    if name in ("p_alive", "churn_risk") and any(not 0 <= v <= 1 for v in values):
+        raise InvalidDefinition(
+            f"{path}.value", f"{name} is a probability: compare it with numbers from 0 to 1"
+        )
+    return Clv(name, cond.op, cond.value)
+
+
 def _carrier_parser(fact: str) -> Any:
     def parse(body: Any, path: str) -> Node:
         if body is True or body is None:
@@ -528,6 +570,7 @@ _PARSERS: Final = {
     "paying": _paying,
     **{kind: _set_parser(kind) for kind in SET_KINDS},
     **{fact: _carrier_parser(fact) for fact in CARRIER_FACTS},
+    "clv": _clv,
 }
 
 
@@ -760,6 +803,8 @@ def serialise_rule(node: Node) -> dict[str, Any]:
             return {kind: value}
         case Carrier(fact, target):
             return {fact: target if target is not None else True}
+        case Clv(name, op, value):
+            return {"clv": {"field": name, "op": op, "value": _plain(value)}}
     raise TypeError(f"not a node: {node!r}")
 
 

@@ -50,10 +50,17 @@ class Facts:
     tz: str
     dialect: Dialect
     profiles_source: Callable[[], ir.Table] = field(compare=False)
+    clv_scores_source: Callable[[], ir.Table] | None = field(default=None, compare=False)
 
     def profiles(self) -> ir.Table:
         """One row per person (docs/profiles.md); built only when a rule reads it."""
         return self.profiles_source()
+
+    def clv_scores(self) -> ir.Table:
+        """The latest per-person CLV scores (`siyu clv score`); read only when a rule does."""
+        if self.clv_scores_source is None:
+            raise LookupError("these facts have no CLV scores table")
+        return self.clv_scores_source()
 
     def cached(self, materialise: Callable[[ir.Table, str], ir.Table]) -> Facts:
         """The same facts with events, orders and persons computed once.
@@ -132,4 +139,5 @@ def facts_over(
         tz=tz,
         dialect=dialect,
         profiles_source=(lambda: profiles) if profiles is not None else live_profiles,
+        clv_scores_source=lambda: table("clv_scores"),
     )

@@ -18,7 +18,15 @@ from siyu.cli.output import fail, print_json
 from siyu.exceptions import SiyuError
 
 #: Modules of this package that register commands (each has ``register(app)``).
-MODULES: Final[tuple[str, ...]] = ()
+MODULES: Final[tuple[str, ...]] = (
+    "clv",
+    "experiment",
+    "retention",
+    "lifecycle",
+    "funnel",
+    "attribution",
+    "referral",
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 FromOpt = Annotated[

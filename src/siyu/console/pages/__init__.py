@@ -5,7 +5,18 @@ from __future__ import annotations
 import importlib
 from typing import Final
 
-MODULES: Final = ("login", "overview", "persons", "segments", "sources")
+MODULES: Final = (
+    "login",
+    "overview",
+    "persons",
+    "segments",
+    "layers",
+    "funnels",
+    "retention",
+    "experiments",
+    "churn",
+    "sources",
+)
 
 
 def register() -> None:

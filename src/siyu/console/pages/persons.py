@@ -158,6 +158,7 @@ def graph(person: dict[str, Any]) -> dict[str, Any]:
         links.append({"source": a, "target": b, "value": link["times"]})
     categories = sorted({n["category"] for n in nodes.values()})
     return {
+        "animation": False,
         "tooltip": {},
         "legend": {"data": categories, "top": 0},
         "series": [

@@ -86,6 +86,7 @@ async def segment_list(page: Page, rows: list[dict[str, Any]]) -> None:
             ui.label(f"{key} · {t('size_trend')}").classes("font-semibold")
             ui.echart(
                 {
+                    "animation": False,
                     "tooltip": {"trigger": "axis"},
                     "xAxis": {
                         "type": "category",
@@ -343,6 +344,7 @@ def overlap(page: Page, keys: list[str]) -> None:
         with chart:
             ui.echart(
                 {
+                    "animation": False,
                     "tooltip": {},
                     "grid": {"left": 140, "bottom": 80},
                     "xAxis": {"type": "category", "data": names, "axisLabel": {"rotate": 30}},

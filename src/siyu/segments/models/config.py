@@ -57,6 +57,7 @@ class ActivityConfig(_Config):
         "quit_group",
         "invite_reward",
         "segment_*",
+        "$experiment_exposure",
         "TEMPLATESENDJOBFINISH",
         "MASSSENDJOBFINISH",
     )

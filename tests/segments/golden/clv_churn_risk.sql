@@ -1,0 +1,42 @@
+SELECT
+  "t8"."person_id"
+FROM (
+  SELECT
+    "t7"."person_id",
+    COALESCE((
+      "t7"."f0" >= 0.5
+    ) AND (
+      "t7"."f0" <= 0.9
+    ), FALSE) AS "member"
+  FROM (
+    SELECT
+      "t3"."person_id",
+      "t6"."_pid0",
+      "t6"."f0"
+    FROM (
+      SELECT DISTINCT
+        "t0"."person_id"
+      FROM "identities" AS "t0"
+      WHERE
+        NOT (
+          "t0"."junk"
+        )
+    ) AS "t3"
+    LEFT OUTER JOIN (
+      SELECT
+        "t4"."person_id" AS "_pid0",
+        "t4"."f0"
+      FROM (
+        SELECT
+          "t1"."person_id",
+          MAX(1.0 - "t1"."p_alive") AS "f0"
+        FROM "clv_scores" AS "t1"
+        GROUP BY
+          1
+      ) AS "t4"
+    ) AS "t6"
+      ON "t3"."person_id" = "t6"."_pid0"
+  ) AS "t7"
+) AS "t8"
+WHERE
+  "t8"."member"
