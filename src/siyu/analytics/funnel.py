@@ -64,6 +64,10 @@ from siyu.storage.temp import temp_tables
 DEFAULT_DAYS: Final = 30
 #: Most trend periods one answer holds.
 MAX_PERIODS: Final = 400
+#: Engines that compute a subquery read several times only once (DuckDB materialises
+#: such CTEs); the others recompute it per reader, so the step entries and each step's
+#: valid entries are computed into temporary tables first (Spark).
+SHARES_SUBPLANS: Final = {"duckdb": True, "pyspark": False}
 
 
 class Request(AnalysisRequest):
@@ -327,7 +331,8 @@ def _levels(
     cohort: ir.Value | None,
 ) -> ir.Table:
     """One row per person (and cohort): ``level`` and the step times ``p1 .. pn``,
-    computed now (``materialise``) from the step entries, themselves computed once."""
+    computed now (``materialise``); on engines that recompute shared subqueries the
+    step entries and each step's valid entries are computed once first."""
     r = plan.request
     n = len(r.step_defs)
     selection = step_entries(
@@ -345,9 +350,12 @@ def _levels(
     if cohort is not None:
         entries = funnel_levels.spread_cohorts(entries, r.seconds, before=r.mode == "any_order")
         keys.append("cohort")
-    entries = materialise(entries, "funnel_entries")
+    keep = materialise
+    if SHARES_SUBPLANS.get(ibis.get_backend(events).name, False):
+        keep = funnel_levels.as_is
+    entries = keep(entries, "funnel_entries")
     if r.mode == "any_order":
-        levels = funnel_levels.any_order(entries, n, r.seconds, keys=keys)
+        levels = funnel_levels.any_order(entries, n, r.seconds, keys=keys, materialise=keep)
     else:
         levels = funnel_levels.ordered(
             entries,
@@ -356,5 +364,6 @@ def _levels(
             keys=keys,
             strict=r.mode == "strict",
             exclusions=r.exclusion_defs,
+            materialise=keep,
         )
     return materialise(levels, "funnel_persons")

@@ -30,7 +30,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import ibis
@@ -40,6 +40,14 @@ from siyu.analytics.funnel_steps import ExclusionDef
 
 #: Modes a request may name.
 MODES: Final = ("ordered", "strict", "any_order")
+
+#: Computes an expression now into a table to read instead (``TempTables.materialise``).
+Materialise = Callable[[ir.Table, str], ir.Table]
+
+
+def as_is(table: ir.Table, label: str) -> ir.Table:
+    """The `Materialise` that computes nothing now: ``table`` stays an expression."""
+    return table
 
 
 def path_columns(n: int) -> list[str]:
@@ -107,12 +115,16 @@ def ordered(
     keys: Sequence[str],
     strict: bool = False,
     exclusions: Sequence[ExclusionDef] = (),
+    materialise: Materialise = as_is,
 ) -> ir.Table:
     """``keys, level, p1 .. pn`` for every person (and cohort) with a step-1 entry.
 
     With ``exclusions`` the entries carry gap keys (`with_gaps`): moving from step
     ``k-1`` to step ``k`` inside an exclusion's steps also requires the same gap key, so
     no excluded event happened between the chain's step ``start`` and its step ``k``.
+    ``materialise`` computes each step's valid entries once: the next step, the strict
+    check and the result all read them (Spark would otherwise recompute every earlier
+    step's pass for each reader).
     """
     span = ibis.interval(seconds=window)
     gaps = gap_columns(exclusions)
@@ -148,14 +160,21 @@ def ordered(
         valid = carried.filter(
             carried.step == k, carried.p1.notnull(), carried.t <= carried.p1 + span
         )
-        previous = valid.mutate(**{paths[k - 1]: valid.t})
+        previous = materialise(valid.mutate(**{paths[k - 1]: valid.t}), f"funnel_step{k}")
         reached.append(previous.select(*keys, "t", "step", *paths[:k]))
     deep = _stack(reached, keys, paths)
     cap = _strict_cap(entries, deep, keys) if strict else None
     return _deepest(_entered(first, keys), deep, keys, paths, cap)
 
 
-def any_order(entries: ir.Table, n: int, window: int, *, keys: Sequence[str]) -> ir.Table:
+def any_order(
+    entries: ir.Table,
+    n: int,
+    window: int,
+    *,
+    keys: Sequence[str],
+    materialise: Materialise = as_is,
+) -> ir.Table:
     """``keys, level, p1 .. pn``: the deepest ``k`` such that one span of at most
     ``window`` holds events of steps 1 .. ``k`` in any order. ``pk`` is when the span
     first held all of steps 1 .. ``k`` (the span that started first among the deepest)."""
@@ -186,6 +205,7 @@ def any_order(entries: ir.Table, n: int, window: int, *, keys: Sequence[str]) ->
             for i, p in enumerate(paths)
         }
     )
+    spans = materialise(spans, "funnel_spans")
     return _deepest(_entered(entries.filter(entries.step == 1), keys), spans, keys, paths, None)
 
 
@@ -253,22 +273,20 @@ def _deepest(
     cap: ir.Table | None,
 ) -> ir.Table:
     """Per person (and cohort): the level and the path of the earliest candidate at it
-    (level 1: the first step-1 entry)."""
-    by_step = candidates.group_by([*keys, "step"]).aggregate(
-        first_t=candidates.t.min(), **{p: candidates[p].argmin(candidates.t) for p in paths}
-    )
-    top = by_step.group_by(list(keys)).aggregate(top=by_step.step.max())
-    joined = entered.left_join(top, list(keys)).select(*keys, "entered_at", "top")
-    level = joined.top.fill_null(1)
+    (level 1: the first step-1 entry). One aggregation: the candidate with the highest
+    step, then the earliest time, is the smallest ``(-step, t)``."""
     if cap is not None:
-        joined = joined.left_join(cap, list(keys)).select(*keys, "entered_at", "top", "cap")
-        level = ibis.least(joined.top.fill_null(1), joined.cap.fill_null(1 << 14))
-    levels = joined.select(*keys, "entered_at", level=level.cast("int16"))
-    chosen = by_step.join(levels, [*keys, by_step.step == levels.level]).select(*keys, *paths)
-    result = levels.left_join(chosen, list(keys))
+        capped = candidates.left_join(cap, list(keys))
+        capped = capped.filter(capped.step <= capped.cap.fill_null(1 << 14))
+        candidates = capped.select(*candidates.columns)
+    first = ibis.struct({"s": -candidates.step, "t": candidates.t})
+    deepest = candidates.group_by(list(keys)).aggregate(
+        top=candidates.step.max(), **{p: candidates[p].argmin(first) for p in paths}
+    )
+    result = entered.left_join(deepest, list(keys))
     return result.select(
         *keys,
-        "level",
+        level=result.top.fill_null(1).cast("int16"),
         p1=ibis.coalesce(result.p1, result.entered_at),
         **{p: result[p] for p in paths[1:]},
     )
