@@ -2,7 +2,8 @@
 
 The server runs as its own process (NiceGUI keeps one UI per process) over a demo
 generated once per session; users of each role are added with `siyu users add`.
-Screenshots go to ``artifacts/console/``.
+Screenshots go to ``artifacts/console/``. The component tests (NiceGUI's simulated
+user, no browser) serve the pages in-process from `small_demo`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from siyu.runtime import Runtime
 from tests.conftest import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
@@ -129,3 +131,36 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@dataclass
+class Warehoused:
+    """A runtime over a small demo warehouse in this process and session tokens of an
+    admin and an analyst: what the component tests serve the console pages from."""
+
+    runtime: Runtime
+    admin_token: str
+    analyst_token: str
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehoused]:
+    """400 demo persons over 45 days up to today: identities resolved, segments computed
+    (what `siyu demo` does, in-process); an admin and an analyst who read English."""
+    from siyu.accounts import service as accounts
+    from siyu.config import Settings
+    from siyu.demo.load import run_demo_job
+    from siyu.progress import no_progress
+
+    home = Path(tmp_path_factory.mktemp("components-home"))
+    settings = Settings(home=home, parse_workers=0)
+    runtime = Runtime.open(settings)
+    run_demo_job(runtime, {"users": 400, "days": 45, "seed": 7}, no_progress)
+    tokens = {}
+    for role in ("admin", "analyst"):
+        accounts.add_user(runtime.warehouse, role, role=role, password=PASSWORD, language="en")
+        tokens[role] = accounts.sign_in(settings, runtime.warehouse, role, PASSWORD)
+    try:
+        yield Warehoused(runtime, tokens["admin"], tokens["analyst"])
+    finally:
+        runtime.close()

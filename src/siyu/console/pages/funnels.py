@@ -41,7 +41,7 @@ async def funnels(page: Page) -> None:
             ui.select(
                 {"1h": "1 小时 / 1h", "1d": "1 天 / 1d", "7d": "7 天 / 7d", "30d": "30 天 / 30d"},
                 label=t("window"),
-            ).bind_value(form, "window").classes("w-36")
+            ).bind_value(form, "window").classes("w-36").mark("funnel-window")
             ui.select(
                 {
                     "ordered": t("mode_ordered"),
@@ -49,11 +49,11 @@ async def funnels(page: Page) -> None:
                     "any_order": t("mode_any_order"),
                 },
                 label=t("mode"),
-            ).bind_value(form, "mode").classes("w-40")
+            ).bind_value(form, "mode").classes("w-40").mark("funnel-mode")
             ui.select(
                 {b: (t(f"by_{b}") if b else t("no_breakdown")) for b in BREAKDOWNS},
                 label=t("breakdown"),
-            ).bind_value(form, "by").classes("w-36")
+            ).bind_value(form, "by").classes("w-36").mark("funnel-by")
             go = ui.button(t("run"), icon="play_arrow").mark("funnel-run")
     out = ui.column().classes("w-full gap-4")
 

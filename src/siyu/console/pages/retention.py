@@ -39,24 +39,24 @@ async def retention(page: Page) -> None:
                 "any": t("cohort_any"),
             },
             label=t("cohort"),
-        ).bind_value(form, "cohort").classes("w-40")
+        ).bind_value(form, "cohort").classes("w-40").mark("retention-cohort")
         ui.select(events, label=t("start_event"), with_input=True, clearable=True).bind_value(
             form, "start_event"
         ).classes("w-48").mark("retention-start")
         ui.select(events, label=t("return_event"), with_input=True, clearable=True).bind_value(
             form, "return_event"
-        ).classes("w-48")
+        ).classes("w-48").mark("retention-return")
         ui.select(
             {"day": t("period_day"), "week": t("period_week"), "month": t("period_month")},
             label=t("period"),
-        ).bind_value(form, "period").classes("w-28")
+        ).bind_value(form, "period").classes("w-28").mark("retention-period")
         ui.number(t("periods"), min=1, max=120, precision=0).bind_value(
             form, "periods", forward=lambda v: int(v or 1)
-        ).classes("w-24")
+        ).classes("w-24").mark("retention-periods")
         ui.select(
             {b: (t(f"by_{b}") if b else t("no_breakdown")) for b in BREAKDOWNS},
             label=t("breakdown"),
-        ).bind_value(form, "by").classes("w-36")
+        ).bind_value(form, "by").classes("w-36").mark("retention-by")
         go = ui.button(t("run"), icon="play_arrow").mark("retention-run")
     out = ui.column().classes("w-full gap-4")
 

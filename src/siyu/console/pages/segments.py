@@ -166,10 +166,10 @@ def builder(page: Page, events: list[str], segment_keys: list[str]) -> None:
             with ui.row().classes("items-center gap-2"):
                 ui.toggle(
                     {"all": t("match_all"), "any": t("match_any")}, value=group.match
-                ).bind_value(group, "match").on_value_change(changed)
+                ).bind_value(group, "match").on_value_change(changed).mark("group-match")
                 ui.checkbox(t("negate"), value=group.negate).bind_value(
                     group, "negate"
-                ).on_value_change(changed)
+                ).on_value_change(changed).mark("group-negate")
                 ui.space()
                 ui.button(
                     t("add_condition"), icon="add", on_click=lambda: add(group, Condition(days=30))
@@ -223,7 +223,7 @@ def builder(page: Page, events: list[str], segment_keys: list[str]) -> None:
                 ).mark("condition-property")
                 ui.select(list(PROPERTY_OPS), value=c.op).bind_value(c, "op").on_value_change(
                     changed
-                ).classes("w-40")
+                ).classes("w-40").mark("condition-op")
                 ui.input(t("value")).bind_value(c, "value").on_value_change(changed).classes(
                     "w-44"
                 ).mark("condition-value")
