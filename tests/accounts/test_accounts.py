@@ -97,3 +97,24 @@ def test_require_names_the_missing_role() -> None:
     with pytest.raises(Forbidden, match="sign in"):
         service.require(None, "analyst", "reading")
     assert service.require(service.CLI_PRINCIPAL, "admin", "x") is service.CLI_PRINCIPAL
+
+
+def test_reset_password_ends_sessions_and_current_sees_changes(
+    wh: Warehouse, conf: Settings
+) -> None:
+    service.add_user(wh, "ops", role="operator", password="correct horse 2")
+    token = service.sign_in(conf, wh, "ops", "correct horse 2")
+    user, generated = service.reset_password(wh, "ops")
+    assert user["username"] == "ops" and len(generated) == 16
+    assert service.principal_of(wh, token) is None
+    assert service.sign_in(conf, wh, "ops", generated)
+    _, chosen = service.reset_password(wh, "ops", "battery staple 3")
+    assert chosen == "battery staple 3" and service.sign_in(conf, wh, "ops", chosen)
+    with pytest.raises(InvalidAccount, match="at least 10"):
+        service.reset_password(wh, "ops", "short")
+    who = service.current(wh, "ops")
+    assert who is not None and who.role == "operator"
+    service.change_user(wh, "ops", role="analyst")
+    assert service.current(wh, "ops") == service.Principal("ops", "analyst", "ops", "zh-CN")
+    service.change_user(wh, "ops", disabled=True)
+    assert service.current(wh, "ops") is None and service.current(wh, "nobody") is None

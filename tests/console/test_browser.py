@@ -24,6 +24,8 @@ PAGES = {
     "layers": ("/console/layers", "RFM 八类用户"),
     "funnels": ("/console/funnels", "总转化率"),
     "retention": ("/console/retention", "留存热力图"),
+    "referral": ("/console/referral", "核心邀请人 KOC"),
+    "attribution": ("/console/attribution", "成本与回报"),
     "sources": ("/console/sources", "写入密钥"),
 }
 
@@ -207,3 +209,108 @@ def test_refit_churn_model_and_read_who_is_at_risk(browser: Any, console: Consol
     analyst.get_by_text("最需要挽回的复购用户").wait_for()
     assert analyst.get_by_role("button", name="重新拟合并评分").count() == 0
     analyst.context.close()
+
+
+def test_referral_shows_the_demo_campaign_and_one_inviters_tree(
+    browser: Any, console: Console
+) -> None:
+    everyone = console.api("POST", "/analytics/referral", json={"top": 20})
+    campaign = console.api("POST", "/analytics/referral", json={"campaign": "共读计划", "top": 20})
+    page = sign_in(browser, console, "analyst", PASSWORD)
+    page.goto(f"{console.url}/console/referral")
+    invitees = page.locator(".q-card", has=page.get_by_text("裂变新增用户", exact=True))
+    invitees.get_by_text(f"{everyone['summary']['invitees']:,}", exact=True).wait_for()
+    k_factor = page.locator(".q-card", has=page.get_by_text("K 因子", exact=True))
+    k_factor.get_by_text(f"{everyone['summary']['k_factor']:.2f}", exact=True).wait_for()
+    assert everyone["summary"]["depth"] >= 2
+    assert page.locator("canvas").count() >= 4  # generations, time, spread, tree
+    page.get_by_label("裂变活动").click()
+    page.get_by_role("option", name="共读计划").click()
+    page.get_by_role("button", name="查询").click()
+    invitees.get_by_text(f"{campaign['summary']['invitees']:,}", exact=True).wait_for()
+    screenshot(page, "referral")
+    # A row of the KOC table shows that inviter's tree alone.
+    top = campaign["top_inviters"][0]
+    page.get_by_role("cell", name=top["member_id"], exact=True).click()
+    shown = top["descendants"] + 1
+    page.get_by_text(f"显示 {shown:,} / {shown:,} 人").wait_for()
+    page.context.close()
+
+
+def test_attribution_per_channel_and_operator_costs(browser: Any, console: Console) -> None:
+    expected = console.api(
+        "POST", "/analytics/attribution", json={"models": ["first", "last", "linear"]}
+    )
+    best = expected["rows"][0]
+    assert best["value"] != "(direct)" and best["models"]["first"]["conversions"] >= 1
+    page = sign_in(browser, console, "operator", PASSWORD)
+    page.goto(f"{console.url}/console/attribution")
+    page.get_by_text("成本与回报").wait_for()
+    kpi = page.locator(".q-card", has=page.get_by_text("转化数", exact=True))
+    kpi.get_by_text(f"{expected['totals']['conversions']:,}", exact=True).wait_for()
+    assert page.locator("canvas").count() >= 2
+    page.get_by_text("还没有录入成本").wait_for()
+    # Enter what the Moments ads cost; the table gets a CAC and a ROI for them.
+    page.get_by_label("渠道码 / 活动名").click()
+    page.get_by_role("option", name="ad_moments_mp · 朋友圈广告-小程序").click()
+    page.get_by_label("金额(元)").fill("18000")
+    page.get_by_role("button", name="录入成本").click()
+    page.get_by_text("已录入 ad_moments_mp").wait_for()
+    table = page.locator(".q-table__container", has_text="覆盖日期")
+    table.get_by_text("ad_moments_mp").wait_for()
+    row = page.locator(".q-table__container", has_text="获客成本 CAC").locator(
+        "tr", has_text="朋友圈广告-小程序"
+    )
+    row.get_by_text("¥1.80万").wait_for()
+    stored = console.api("POST", "/analytics/costs.list", json={})["costs"]
+    assert [(c["key"], c["cost_fen"], c["entered_by"]) for c in stored] == [
+        ("ad_moments_mp", 1_800_000, "operator")
+    ]
+    screenshot(page, "attribution")
+    table.get_by_role("button", name="删除").click()
+    page.get_by_text("还没有录入成本").wait_for()
+    assert console.api("POST", "/analytics/costs.list", json={})["costs"] == []
+    page.context.close()
+
+
+def test_analysts_neither_see_users_nor_add_costs(browser: Any, console: Console) -> None:
+    page = sign_in(browser, console, "analyst", PASSWORD)
+    page.get_by_text("渠道归因").wait_for()  # in the navigation
+    assert page.get_by_text("账号管理").count() == 0
+    page.goto(f"{console.url}/console/attribution")
+    page.get_by_text("分析角色只能查看成本").wait_for()
+    assert page.get_by_role("button", name="录入成本").count() == 0
+    page.goto(f"{console.url}/console/users")
+    page.get_by_text("没有权限").wait_for()
+    assert page.get_by_text("最近登录").count() == 0
+    page.context.close()
+
+
+def test_admin_adds_a_user_who_can_then_sign_in(browser: Any, console: Console) -> None:
+    page = sign_in(browser, console, "admin", console.admin_password)
+    page.get_by_text("账号管理").click()
+    page.wait_for_url(f"{console.url}/console/users")
+    table = page.locator(".q-table__container", has_text="最近登录")
+    table.get_by_text("analyst", exact=True).first.wait_for()
+    page.get_by_label("用户名").fill("xiao.wang")
+    page.get_by_label("角色").click()
+    page.get_by_role("option", name="分析").click()
+    page.get_by_role("button", name="添加", exact=True).click()
+    shown = page.locator(".font-mono")
+    shown.wait_for()
+    password = shown.inner_text().strip()
+    assert len(password) == 16
+    screenshot(page, "users")
+    page.get_by_role("button", name="我已保存").click()
+    row = table.locator("tr", has_text="xiao.wang")
+    row.get_by_text("从未登录").wait_for()
+    # The admin makes them an operator; the new user signs in with the shown password.
+    row.get_by_role("button", name="改角色").click()
+    page.get_by_text("可修改分群").click()
+    page.get_by_role("button", name="保存", exact=True).click()
+    page.get_by_text("xiao.wang 现在是运营").wait_for()
+    page.context.close()
+    newcomer = sign_in(browser, console, "xiao.wang", password)
+    newcomer.get_by_text("xiao.wang · operator").wait_for()
+    assert newcomer.get_by_text("账号管理").count() == 0
+    newcomer.context.close()

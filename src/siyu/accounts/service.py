@@ -213,6 +213,24 @@ def change_user(
     return public(changed)
 
 
+def reset_password(
+    warehouse: Warehouse, username: str, password: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Give a user a new password; returns (the user, the password). Without
+    ``password`` a random one is made: show it once. The user's sessions end."""
+    secret = check_password(password) if password is not None else _new_password()
+    return change_user(warehouse, username, password=secret), secret
+
+
+def current(warehouse: Warehouse, username: str) -> Principal | None:
+    """The user as stored now (None when gone or disabled): a page open since before a
+    role change must not keep acting with the old role."""
+    user = store.get_user(warehouse.cursor(), username)
+    if user is None or user.disabled:
+        return None
+    return Principal(user.username, user.role, user.display_name, user.language)
+
+
 def sign_in(settings: Settings, warehouse: Warehouse, username: str, password: str) -> str:
     """A new session token for the user, or `SignInFailed` saying why (wrong name and
     wrong password read the same; a lock says until when and how to lift it)."""

@@ -34,9 +34,12 @@ NAV: Final = (
     Nav("layers", "/layers", "layers"),
     Nav("funnels", "/funnels", "filter_alt"),
     Nav("retention", "/retention", "event_repeat"),
+    Nav("referral", "/referral", "share"),
+    Nav("attribution", "/attribution", "alt_route"),
     Nav("experiments", "/experiments", "science"),
     Nav("churn", "/churn", "monitor_heart"),
     Nav("sources", "/sources", "cable"),
+    Nav("users", "/users", "manage_accounts", role="admin"),
 )
 
 
@@ -117,6 +120,13 @@ async def _switch_language(who: Principal) -> None:
         accounts.change_user, context.runtime().warehouse, who.username, language=other
     )
     ui.navigate.reload()
+
+
+async def still_may(who: Principal, role: str) -> bool:
+    """Whether ``who`` may still act as ``role`` now: a page stays open while an admin
+    changes roles, so changes check the stored user again."""
+    now = await run.io_bound(accounts.current, context.runtime().warehouse, who.username)
+    return now is not None and now.may(role)
 
 
 def _no_access(texts: Texts, role: str, current: str) -> None:

@@ -13,9 +13,12 @@ MODULES: Final = (
     "layers",
     "funnels",
     "retention",
+    "referral",
+    "attribution",
     "experiments",
     "churn",
     "sources",
+    "users",
 )
 
 
