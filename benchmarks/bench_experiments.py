@@ -46,6 +46,7 @@ from siyu.analytics.experiments import EXPOSURE_EVENT, Definition, variant_of, w
 from siyu.config import Settings
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
+from siyu.storage.identity_store import attach_actors
 
 TODAY = date(2026, 6, 30)
 DAYS = 60
@@ -114,6 +115,7 @@ def build(home: Path, persons: int, events: int, exposed: float) -> Settings:
         FROM events WHERE seq > {base}
         """
     )
+    attach_actors(cur, base + 1)
     cur.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
     # The graph is resolved through everything written so far.
     cur.execute(

@@ -16,6 +16,8 @@ from typing import Final
 
 import duckdb
 
+from siyu.storage.identity_store import attach_actors
+
 #: (event, share of events, carrier)
 EVENT_MIX: Final = (
     ("$MPLaunch", 0.18, "mp"),
@@ -171,5 +173,7 @@ def populate(
         FROM (SELECT unnest({channels}) AS c, generate_subscripts({channels}, 1) AS i)
         """
     )
+    # Each event and order names its actor identity, as identity resolution would.
+    attach_actors(con)
     con.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
     con.execute("CHECKPOINT")

@@ -50,7 +50,8 @@ def pair(spark: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ba
             "identity_value": [str(i) for i in range(len(ids))],
             "person_id": ids,
             "region_id": ["r"] * len(ids),
-            "node_order": pa.array(range(len(ids)), pa.int64()),
+            # Negative: no record names them as its actor (real ones are log positions).
+            "node_order": pa.array(range(-1, -1 - len(ids), -1), pa.int64()),
             "first_seen": pa.array([datetime(2024, 1, 1)] * len(ids), pa.timestamp("us")),
             "junk": [True] * len(ids),
         }

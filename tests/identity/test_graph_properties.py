@@ -135,12 +135,29 @@ def resend(w: Warehouse, events: Sequence[Sent], tag: str) -> None:
 
 def state(w: Warehouse) -> dict[str, set[tuple[object, ...]]]:
     cur = w.cursor()
+    # Each event's person through the actor it names (what analytics read) is the person
+    # of its node row's identity (the definition).
+    by_actor = set(
+        cur.execute(
+            "SELECT e.seq, i.person_id FROM events e JOIN identities i ON e.actor = i.node_order"
+        ).fetchall()
+    )
+    by_links = set(
+        cur.execute(
+            "SELECT l.seq, i.person_id FROM identity_links l JOIN identities i"
+            " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
+            " WHERE l.kind = 'node' AND l.origin = 'event'"
+        ).fetchall()
+    )
+    assert by_actor == by_links
     return {
         "identities": set(
             cur.execute(
-                "SELECT identity_type, identity_value, person_id, region_id, junk FROM identities"
+                "SELECT identity_type, identity_value, person_id, region_id, junk, node_order"
+                " FROM identities"
             ).fetchall()
         ),
+        "event_persons": by_actor,
         "overrides": set(cur.execute("SELECT * FROM person_overrides").fetchall()),
         "conflicts": set(
             cur.execute(

@@ -86,9 +86,7 @@ def test_events_resolve_to_the_same_persons_on_spark(
     pair = backend_pair(warehouse)
 
     def events(con: ibis.BaseBackend) -> ibis.Table:
-        joined = events_with_person(
-            con.table("events"), con.table("identity_links"), con.table("identities")
-        )
+        joined = events_with_person(con.table("events"), con.table("identities"))
         return joined.select("seq", "event_id", "person_id")
 
     rows = pair.assert_same(events, order_by=["seq"])
@@ -97,9 +95,7 @@ def test_events_resolve_to_the_same_persons_on_spark(
     assert attributed["person_id"].str.match(r"^p[0-9a-f]{20}$").all()
 
     def orders(con: ibis.BaseBackend) -> ibis.Table:
-        joined = orders_with_person(
-            con.table("orders"), con.table("identity_links"), con.table("identities")
-        )
+        joined = orders_with_person(con.table("orders"), con.table("identities"))
         return joined.select("order_id", "person_id")
 
     bought = pair.assert_same(orders, order_by=["order_id"])

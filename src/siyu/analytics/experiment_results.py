@@ -29,6 +29,7 @@ from siyu.analytics import experiment_stats as st
 from siyu.analytics.exceptions import InvalidRequest, NotFound
 from siyu.analytics.experiments import EXPOSURE_EVENT, Definition, Metric, with_variant
 from siyu.analytics.scope import Context, check_segment, only_segment
+from siyu.identity.resolution import actors
 from siyu.segments.models.activity import counted_orders
 from siyu.segments.models.config import OrdersConfig
 from siyu.segments.models.days import day_of, end_of
@@ -80,16 +81,11 @@ def relevant_events(ctx: Context, definition: Definition, horizon: datetime) -> 
     names = {EXPOSURE_EVENT} | {m.event for m in definition.metrics if m.event}
     raw = ctx.table("events")
     raw = raw.filter(raw.event.isin(sorted(names)), raw.event_time < ibis.literal(horizon))
-    raw = raw.select("seq", "event", "event_time", "properties")
-    # An event's person is its actor's (`siyu.identity.resolution`), joined here from the
-    # events side so the engines look up the actors of these records only:
-    # `ctx.facts.events` joins every actor row to its identity first, and that join was
-    # most of the time of a result (DuckDB also repeats it once per metric).
-    links = ctx.table("identity_links")
-    nodes = links.filter(links.kind == "node").select("seq", "a_type", "a_value")
-    ids = ctx.table("identities").select("identity_type", "identity_value", "person_id")
-    acted = raw.join(nodes, "seq")
-    ev = acted.join(ids, [acted.a_type == ids.identity_type, acted.a_value == ids.identity_value])
+    raw = raw.select("seq", "actor", "event", "event_time", "properties")
+    # An event's person is its actor's (`siyu.identity.resolution`), joined here after
+    # the filter so the engines look up the actors of these records only.
+    who = actors(ctx.table("identities"))
+    ev = raw.join(who, raw.actor == who.actor_key)
     return ev.select("person_id", "seq", "event", "event_time", "properties")
 
 

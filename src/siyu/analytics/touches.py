@@ -94,9 +94,9 @@ def touches(
 
     Example:
         >>> t = ibis.table({"event": "string", "seq": "int64", "event_time": "timestamp",
-        ...     "properties": "string", "context": "string", "protocol": "string"},
-        ...     name="events")
-        >>> who = ibis.table({"actor_seq": "int64", "person_id": "string"}, name="actors")
+        ...     "properties": "string", "context": "string", "protocol": "string",
+        ...     "actor": "int64"}, name="events")
+        >>> who = ibis.table({"actor_key": "int64", "person_id": "string"}, name="actors")
         >>> from siyu.segments.dialect import DUCKDB
         >>> touches(t, "scene", dialect=DUCKDB, actors=who).columns
         ('person_id', 'touch_time', 'touch_seq', 'value')
@@ -126,21 +126,23 @@ def touches(
         value = ibis.cases((kind.notnull(), kind.concat(":", item)), else_=item)
     else:
         raise ValueError(f"unknown touch dimension {dimension!r}; use one of {DIMENSIONS}")
-    out = found.select(touch_time=found.event_time, touch_seq=found.seq, value=value)
-    out = with_person(out.filter(out.value.notnull()), actors, "touch_seq")
+    out = found.select(
+        touch_time=found.event_time, touch_seq=found.seq, actor=found.actor, value=value
+    )
+    out = with_person(out.filter(out.value.notnull()), actors)
     return out.select("person_id", "touch_time", "touch_seq", "value")
 
 
-def with_person(events: ir.Table, actors: ir.Table, seq: str = "seq") -> ir.Table:
+def with_person(events: ir.Table, actors: ir.Table) -> ir.Table:
     """``events`` plus the ``person_id`` of each one's actor (rows without one dropped),
-    matched on column ``seq``: the same person as `siyu.segments.facts.Facts.events`."""
-    joined = events.join(actors, events[seq] == actors.actor_seq)
-    return joined.drop("actor_seq")
+    matched on column ``actor``: the same person as `siyu.segments.facts.Facts.events`."""
+    joined = events.join(actors, events.actor == actors.actor_key)
+    return joined.drop("actor_key")
 
 
 def actors_of(ctx: Context) -> ir.Table:
-    """actor_seq, person_id: the person behind every event and order of ``ctx``."""
-    return actors(ctx.table("identity_links"), ctx.table("identities"))
+    """actor_key, person_id: the person of every identity records name as ``actor``."""
+    return actors(ctx.table("identities"))
 
 
 def labels_for(

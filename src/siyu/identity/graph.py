@@ -70,6 +70,8 @@ def rebuild(
         store.scope_everything(cur)
         progress("resolving persons", 1, 3)
         stats = _resolve(cur, rules, scoped=False, started=started)
+        progress("naming each record's actor", 2, 3)
+        store.attach_actors(cur)
         store.set_state(cur, WATERMARK, str(watermark))
         store.set_state(cur, RULES, rules.fingerprint())
         progress("done", 3, 3)
@@ -97,6 +99,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
             stats = _resolve(cur, rules, scoped=True, started=started)
         else:
             stats = _apply_fast(cur, rules, done + 1, started)
+        store.attach_actors(cur, done + 1)
         store.set_state(cur, WATERMARK, str(latest))
         if fingerprint is None:
             store.set_state(cur, RULES, rules.fingerprint())

@@ -112,9 +112,7 @@ def daily_summary(
     lo, hi = _utc_midnight(start, tz), _utc_midnight(end + timedelta(days=1), tz)
     first_day, last_day = _day_number(start), _day_number(end)
 
-    events = events_with_person(
-        con.table("events"), con.table("identity_links"), con.table("identities")
-    )
+    events = events_with_person(con.table("events"), con.table("identities"))
     actor = ibis.coalesce(events.person_id, events.user_id, events.anonymous_id)
     # Everything up to the day after the period: history decides who is new, the extra
     # day lets the last day's newcomers be checked for a return.

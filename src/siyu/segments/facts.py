@@ -113,11 +113,10 @@ def facts_over(
     memberships: ir.Table | None = None,
 ) -> Facts:
     """`facts_from` over any source of tables by name (unbound tables print golden SQL)."""
-    links = table("identity_links")
     identities = table("identities")
-    events = events_with_person(table("events"), links, identities)
+    events = events_with_person(table("events"), identities)
     events = events.filter(events.person_id.notnull())
-    orders = orders_with_person(table("orders"), links, identities)
+    orders = orders_with_person(table("orders"), identities)
     orders = orders.filter(orders.person_id.notnull())
     persons = identities.filter(~identities.junk).select("person_id").distinct()
     if memberships is None:

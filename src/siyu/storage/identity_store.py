@@ -56,6 +56,36 @@ def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
     return int(row[0]) if row else 0
 
 
+def attach_actors(cur: duckdb.DuckDBPyConnection, min_seq: int | None = None) -> None:
+    """Set ``actor`` on events and orders: the ``node_order`` of each one's actor identity.
+
+    With ``min_seq`` only records from that ``seq`` on (an incremental apply: older
+    records keep their actor, whose ``node_order`` never changes). Without it, every
+    record (a rebuild, after which rules may name other actors): rows whose actor is
+    unchanged are not rewritten, and rows without a node row lose theirs.
+    """
+    since = "" if min_seq is None else f" AND l.seq >= {int(min_seq)}"
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_actors AS"
+        " SELECT l.seq, i.node_order FROM identity_links l JOIN identities i"
+        " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
+        f" WHERE l.kind = 'node'{since}"
+    )
+    for table in ("events", "orders"):
+        if min_seq is None:
+            cur.execute(
+                f"UPDATE {table} SET actor = NULL WHERE actor IS NOT NULL"
+                f" AND seq NOT IN (SELECT seq FROM _id_actors)"
+            )
+        scope = "" if min_seq is None else f" AND {table}.seq >= {int(min_seq)}"
+        cur.execute(
+            f"UPDATE {table} SET actor = a.node_order FROM _id_actors a"
+            f" WHERE {table}.seq = a.seq{scope}"
+            f" AND {table}.actor IS DISTINCT FROM a.node_order"
+        )
+    cur.execute("DROP TABLE _id_actors")
+
+
 def delete_derived_links(cur: duckdb.DuckDBPyConnection) -> None:
     """Drop links derived from events and orders (operator decisions stay)."""
     cur.execute("DELETE FROM identity_links WHERE origin IN ('event', 'order')")

@@ -450,6 +450,35 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        9,
+        "events and orders name their actor identity (identities.node_order)",
+        (
+            # ``actor`` is the ``node_order`` of the record's actor identity (its
+            # ``identity_links`` node row), set by identity resolution. The identity's
+            # person is still looked up at query time, so merges, splits and unbinds
+            # re-attribute history at once; the join is one integer probe into the
+            # small ``identities`` table instead of two joins over every node row.
+            "ALTER TABLE events ADD COLUMN actor BIGINT",
+            "ALTER TABLE orders ADD COLUMN actor BIGINT",
+            """
+            UPDATE events SET actor = a.node_order
+            FROM (SELECT l.seq, i.node_order FROM identity_links l
+                  JOIN identities i
+                    ON l.a_type = i.identity_type AND l.a_value = i.identity_value
+                  WHERE l.kind = 'node') a
+            WHERE events.seq = a.seq
+            """,
+            """
+            UPDATE orders SET actor = a.node_order
+            FROM (SELECT l.seq, i.node_order FROM identity_links l
+                  JOIN identities i
+                    ON l.a_type = i.identity_type AND l.a_value = i.identity_value
+                  WHERE l.kind = 'node') a
+            WHERE orders.seq = a.seq
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.

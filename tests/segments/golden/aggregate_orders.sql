@@ -1,14 +1,14 @@
 SELECT
-  "t18"."person_id"
+  "t14"."person_id"
 FROM (
   SELECT
-    "t17"."person_id",
-    COALESCE(COALESCE("t17"."f0", 0) >= 30000, FALSE) AS "member"
+    "t13"."person_id",
+    COALESCE(COALESCE("t13"."f0", 0) >= 30000, FALSE) AS "member"
   FROM (
     SELECT
-      "t7"."person_id",
-      "t16"."_pid0",
-      "t16"."f0"
+      "t6"."person_id",
+      "t12"."_pid0",
+      "t12"."f0"
     FROM (
       SELECT DISTINCT
         "t0"."person_id"
@@ -17,22 +17,22 @@ FROM (
         NOT (
           "t0"."junk"
         )
-    ) AS "t7"
+    ) AS "t6"
     LEFT OUTER JOIN (
       SELECT
-        "t14"."person_id" AS "_pid0",
-        "t14"."f0"
+        "t10"."person_id" AS "_pid0",
+        "t10"."f0"
       FROM (
         SELECT
-          "t13"."person_id",
-          SUM(CAST("t13"."amount_fen" - "t13"."refund_fen" AS DOUBLE)) FILTER(WHERE
+          "t9"."person_id",
+          SUM(CAST("t9"."amount_fen" - "t9"."refund_fen" AS DOUBLE)) FILTER(WHERE
             COALESCE(
               TRUE
               AND (
-                "t13"."paid_at" >= MAKE_TIMESTAMP(2024, 4, 1, 16, 0, 0.0)
+                "t9"."paid_at" >= MAKE_TIMESTAMP(2024, 4, 1, 16, 0, 0.0)
               )
               AND (
-                "t13"."paid_at" < MAKE_TIMESTAMP(2024, 6, 30, 16, 0, 0.0)
+                "t9"."paid_at" < MAKE_TIMESTAMP(2024, 6, 30, 16, 0, 0.0)
               ),
               FALSE
             )) AS "f0"
@@ -41,56 +41,49 @@ FROM (
             *
           FROM (
             SELECT
-              "t11".*
-              EXCLUDE ("actor_seq")
+              "t7".*
+              EXCLUDE ("actor_key")
             FROM (
               SELECT
-                "t4"."order_id",
-                "t4"."member_id",
-                "t4"."user_id",
-                "t4"."identities",
-                "t4"."paid_at",
-                "t4"."amount_fen",
-                "t4"."refund_fen",
-                "t4"."status",
-                "t4"."items",
-                "t4"."coupon_code",
-                "t4"."channel",
-                "t4"."carrier",
-                "t4"."properties",
-                "t4"."source_id",
-                "t4"."import_id",
-                "t4"."loaded_at",
-                "t4"."seq",
-                "t10"."actor_seq",
-                "t10"."person_id"
-              FROM "orders" AS "t4"
+                "t2"."order_id",
+                "t2"."member_id",
+                "t2"."user_id",
+                "t2"."identities",
+                "t2"."paid_at",
+                "t2"."amount_fen",
+                "t2"."refund_fen",
+                "t2"."status",
+                "t2"."items",
+                "t2"."coupon_code",
+                "t2"."channel",
+                "t2"."carrier",
+                "t2"."properties",
+                "t2"."source_id",
+                "t2"."import_id",
+                "t2"."loaded_at",
+                "t2"."seq",
+                "t2"."actor",
+                "t5"."actor_key",
+                "t5"."person_id"
+              FROM "orders" AS "t2"
               LEFT OUTER JOIN (
                 SELECT
-                  "t8"."seq" AS "actor_seq",
-                  "t3"."person_id"
-                FROM (
-                  SELECT
-                    *
-                  FROM "identity_links" AS "t2"
-                  WHERE
-                    "t2"."kind" = 'node'
-                ) AS "t8"
-                INNER JOIN "identities" AS "t3"
-                  ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-              ) AS "t10"
-                ON "t4"."seq" = "t10"."actor_seq"
-            ) AS "t11"
-          ) AS "t12"
+                  "t0"."node_order" AS "actor_key",
+                  "t0"."person_id"
+                FROM "identities" AS "t0"
+              ) AS "t5"
+                ON "t2"."actor" = "t5"."actor_key"
+            ) AS "t7"
+          ) AS "t8"
           WHERE
-            "t12"."person_id" IS NOT NULL
-        ) AS "t13"
+            "t8"."person_id" IS NOT NULL
+        ) AS "t9"
         GROUP BY
           1
-      ) AS "t14"
-    ) AS "t16"
-      ON "t7"."person_id" = "t16"."_pid0"
-  ) AS "t17"
-) AS "t18"
+      ) AS "t10"
+    ) AS "t12"
+      ON "t6"."person_id" = "t12"."_pid0"
+  ) AS "t13"
+) AS "t14"
 WHERE
-  "t18"."member"
+  "t14"."member"

@@ -1,26 +1,26 @@
 SELECT
-  "t26"."person_id"
+  "t22"."person_id"
 FROM (
   SELECT
-    "t25"."person_id",
+    "t21"."person_id",
     TRUE AND (
-      COALESCE("t25"."f0", 0) >= 1
-    ) AND COALESCE("t25"."f1", FALSE) AS "member"
+      COALESCE("t21"."f0", 0) >= 1
+    ) AND COALESCE("t21"."f1", FALSE) AS "member"
   FROM (
     SELECT
-      "t24"."person_id",
-      "t24"."f0",
-      "t15"."_pid1",
-      "t15"."f1"
+      "t20"."person_id",
+      "t20"."f0",
+      "t13"."_pid1",
+      "t13"."f1"
     FROM (
       SELECT
-        "t22"."person_id",
-        "t22"."f0"
+        "t18"."person_id",
+        "t18"."f0"
       FROM (
         SELECT
-          "t9"."person_id",
-          "t21"."_pid0",
-          "t21"."f0"
+          "t8"."person_id",
+          "t17"."_pid0",
+          "t17"."f0"
         FROM (
           SELECT DISTINCT
             "t0"."person_id"
@@ -29,83 +29,76 @@ FROM (
             NOT (
               "t0"."junk"
             )
-        ) AS "t9"
+        ) AS "t8"
         LEFT OUTER JOIN (
           SELECT
-            "t19"."person_id" AS "_pid0",
-            "t19"."f0"
+            "t15"."person_id" AS "_pid0",
+            "t15"."f0"
           FROM (
             SELECT
-              "t18"."person_id",
+              "t14"."person_id",
               COUNT(*) FILTER(WHERE
                 COALESCE((
-                  "t18"."event" = 'view_item'
+                  "t14"."event" = 'view_item'
                 ) AND TRUE, FALSE)) AS "f0"
             FROM (
               SELECT
                 *
               FROM (
                 SELECT
-                  "t16".*
-                  EXCLUDE ("actor_seq")
+                  "t9".*
+                  EXCLUDE ("actor_key")
                 FROM (
                   SELECT
-                    "t5"."seq",
-                    "t5"."event_id",
-                    "t5"."type",
-                    "t5"."event",
-                    "t5"."event_time",
-                    "t5"."client_time",
-                    "t5"."sent_at",
-                    "t5"."received_at",
-                    "t5"."user_id",
-                    "t5"."anonymous_id",
-                    "t5"."previous_id",
-                    "t5"."identities",
-                    "t5"."source_id",
-                    "t5"."protocol",
-                    "t5"."carrier",
-                    "t5"."app_id",
-                    "t5"."library",
-                    "t5"."library_version",
-                    "t5"."method",
-                    "t5"."properties",
-                    "t5"."context",
-                    "t5"."event_key",
-                    "t14"."actor_seq",
-                    "t14"."person_id"
-                  FROM "events" AS "t5"
+                    "t3"."seq",
+                    "t3"."event_id",
+                    "t3"."type",
+                    "t3"."event",
+                    "t3"."event_time",
+                    "t3"."client_time",
+                    "t3"."sent_at",
+                    "t3"."received_at",
+                    "t3"."user_id",
+                    "t3"."anonymous_id",
+                    "t3"."previous_id",
+                    "t3"."identities",
+                    "t3"."source_id",
+                    "t3"."protocol",
+                    "t3"."carrier",
+                    "t3"."app_id",
+                    "t3"."library",
+                    "t3"."library_version",
+                    "t3"."method",
+                    "t3"."properties",
+                    "t3"."context",
+                    "t3"."event_key",
+                    "t3"."actor",
+                    "t6"."actor_key",
+                    "t6"."person_id"
+                  FROM "events" AS "t3"
                   LEFT OUTER JOIN (
                     SELECT
-                      "t10"."seq" AS "actor_seq",
-                      "t4"."person_id"
-                    FROM (
-                      SELECT
-                        *
-                      FROM "identity_links" AS "t3"
-                      WHERE
-                        "t3"."kind" = 'node'
-                    ) AS "t10"
-                    INNER JOIN "identities" AS "t4"
-                      ON "t10"."a_type" = "t4"."identity_type" AND "t10"."a_value" = "t4"."identity_value"
-                  ) AS "t14"
-                    ON "t5"."seq" = "t14"."actor_seq"
-                ) AS "t16"
-              ) AS "t17"
+                      "t0"."node_order" AS "actor_key",
+                      "t0"."person_id"
+                    FROM "identities" AS "t0"
+                  ) AS "t6"
+                    ON "t3"."actor" = "t6"."actor_key"
+                ) AS "t9"
+              ) AS "t11"
               WHERE
-                "t17"."person_id" IS NOT NULL AND "t17"."event" IN ('view_item')
-            ) AS "t18"
+                "t11"."person_id" IS NOT NULL AND "t11"."event" IN ('view_item')
+            ) AS "t14"
             GROUP BY
               1
-          ) AS "t19"
-        ) AS "t21"
-          ON "t9"."person_id" = "t21"."_pid0"
-      ) AS "t22"
-    ) AS "t24"
+          ) AS "t15"
+        ) AS "t17"
+          ON "t8"."person_id" = "t17"."_pid0"
+      ) AS "t18"
+    ) AS "t20"
     LEFT OUTER JOIN (
       SELECT
-        "t11"."person_id" AS "_pid1",
-        "t11"."f1"
+        "t10"."person_id" AS "_pid1",
+        "t10"."f1"
       FROM (
         SELECT
           "t7"."person_id",
@@ -121,10 +114,10 @@ FROM (
         ) AS "t7"
         GROUP BY
           1
-      ) AS "t11"
-    ) AS "t15"
-      ON "t24"."person_id" = "t15"."_pid1"
-  ) AS "t25"
-) AS "t26"
+      ) AS "t10"
+    ) AS "t13"
+      ON "t20"."person_id" = "t13"."_pid1"
+  ) AS "t21"
+) AS "t22"
 WHERE
-  "t26"."member"
+  "t22"."member"

@@ -1,10 +1,10 @@
 SELECT
-  "t18"."person_id"
+  "t14"."person_id"
 FROM (
   SELECT
-    "t7"."person_id",
-    "t17"."_pid0",
-    "t17"."f0"
+    "t6"."person_id",
+    "t13"."_pid0",
+    "t13"."f0"
   FROM (
     SELECT DISTINCT
       "t0"."person_id"
@@ -13,109 +13,103 @@ FROM (
       NOT (
         "t0"."junk"
       )
-  ) AS "t7"
+  ) AS "t6"
   LEFT OUTER JOIN (
     SELECT
-      "t15"."person_id" AS "_pid0",
-      "t15"."f0"
+      "t11"."person_id" AS "_pid0",
+      "t11"."f0"
     FROM (
       SELECT
-        "t14"."person_id",
-        BOOL_OR(CAST("t14"."on" AS BOOLEAN)) AS "f0"
+        "t10"."person_id",
+        BOOL_OR(CAST("t10"."on" AS BOOLEAN)) AS "f0"
       FROM (
         SELECT
-          "t13"."person_id",
-          "t13"."k",
-          FIRST("t13"."on" ORDER BY {'t': "t13"."event_time", 's': "t13"."seq"} DESC) AS "on"
+          "t9"."person_id",
+          "t9"."k",
+          FIRST("t9"."on" ORDER BY {'t': "t9"."event_time", 's': "t9"."seq"} DESC) AS "on"
         FROM (
           SELECT
-            "t12"."seq",
-            "t12"."event_id",
-            "t12"."type",
-            "t12"."event",
-            "t12"."event_time",
-            "t12"."client_time",
-            "t12"."sent_at",
-            "t12"."received_at",
-            "t12"."user_id",
-            "t12"."anonymous_id",
-            "t12"."previous_id",
-            "t12"."identities",
-            "t12"."source_id",
-            "t12"."protocol",
-            "t12"."carrier",
-            "t12"."app_id",
-            "t12"."library",
-            "t12"."library_version",
-            "t12"."method",
-            "t12"."properties",
-            "t12"."context",
-            "t12"."event_key",
-            "t12"."person_id",
-            COALESCE("t12"."app_id", '') AS "k",
-            "t12"."event" = 'subscribe' AS "on"
+            "t8"."seq",
+            "t8"."event_id",
+            "t8"."type",
+            "t8"."event",
+            "t8"."event_time",
+            "t8"."client_time",
+            "t8"."sent_at",
+            "t8"."received_at",
+            "t8"."user_id",
+            "t8"."anonymous_id",
+            "t8"."previous_id",
+            "t8"."identities",
+            "t8"."source_id",
+            "t8"."protocol",
+            "t8"."carrier",
+            "t8"."app_id",
+            "t8"."library",
+            "t8"."library_version",
+            "t8"."method",
+            "t8"."properties",
+            "t8"."context",
+            "t8"."event_key",
+            "t8"."actor",
+            "t8"."person_id",
+            COALESCE("t8"."app_id", '') AS "k",
+            "t8"."event" = 'subscribe' AS "on"
           FROM (
             SELECT
-              "t11".*
-              EXCLUDE ("actor_seq")
+              "t7".*
+              EXCLUDE ("actor_key")
             FROM (
               SELECT
-                "t4"."seq",
-                "t4"."event_id",
-                "t4"."type",
-                "t4"."event",
-                "t4"."event_time",
-                "t4"."client_time",
-                "t4"."sent_at",
-                "t4"."received_at",
-                "t4"."user_id",
-                "t4"."anonymous_id",
-                "t4"."previous_id",
-                "t4"."identities",
-                "t4"."source_id",
-                "t4"."protocol",
-                "t4"."carrier",
-                "t4"."app_id",
-                "t4"."library",
-                "t4"."library_version",
-                "t4"."method",
-                "t4"."properties",
-                "t4"."context",
-                "t4"."event_key",
-                "t10"."actor_seq",
-                "t10"."person_id"
-              FROM "events" AS "t4"
+                "t2"."seq",
+                "t2"."event_id",
+                "t2"."type",
+                "t2"."event",
+                "t2"."event_time",
+                "t2"."client_time",
+                "t2"."sent_at",
+                "t2"."received_at",
+                "t2"."user_id",
+                "t2"."anonymous_id",
+                "t2"."previous_id",
+                "t2"."identities",
+                "t2"."source_id",
+                "t2"."protocol",
+                "t2"."carrier",
+                "t2"."app_id",
+                "t2"."library",
+                "t2"."library_version",
+                "t2"."method",
+                "t2"."properties",
+                "t2"."context",
+                "t2"."event_key",
+                "t2"."actor",
+                "t5"."actor_key",
+                "t5"."person_id"
+              FROM "events" AS "t2"
               LEFT OUTER JOIN (
                 SELECT
-                  "t8"."seq" AS "actor_seq",
-                  "t3"."person_id"
-                FROM (
-                  SELECT
-                    *
-                  FROM "identity_links" AS "t2"
-                  WHERE
-                    "t2"."kind" = 'node'
-                ) AS "t8"
-                INNER JOIN "identities" AS "t3"
-                  ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-              ) AS "t10"
-                ON "t4"."seq" = "t10"."actor_seq"
-            ) AS "t11"
-          ) AS "t12"
+                  "t0"."node_order" AS "actor_key",
+                  "t0"."person_id"
+                FROM "identities" AS "t0"
+              ) AS "t5"
+                ON "t2"."actor" = "t5"."actor_key"
+            ) AS "t7"
+          ) AS "t8"
           WHERE
-            "t12"."person_id" IS NOT NULL
-            AND "t12"."event" IN ('subscribe', 'unsubscribe')
-            AND "t12"."app_id" = 'wx0000000000000002'
-        ) AS "t13"
+            "t8"."person_id" IS NOT NULL
+            AND "t8"."event" IN ('subscribe', 'unsubscribe')
+            AND "t8"."app_id" = 'wx0000000000000002'
+        ) AS "t9"
         GROUP BY
           1,
           2
-      ) AS "t14"
+      ) AS "t10"
       GROUP BY
         1
-    ) AS "t15"
-  ) AS "t17"
-    ON "t7"."person_id" = "t17"."_pid0"
-) AS "t18"
+    ) AS "t11"
+  ) AS "t13"
+    ON "t6"."person_id" = "t13"."_pid0"
+) AS "t14"
 WHERE
-  COALESCE("t18"."f0", FALSE)
+  COALESCE("t14"."f0", FALSE)

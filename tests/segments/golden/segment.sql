@@ -1,16 +1,16 @@
 SELECT
-  "t18"."person_id"
+  "t14"."person_id"
 FROM (
   SELECT
-    "t17"."person_id",
+    "t13"."person_id",
     TRUE AND (
-      COALESCE("t17"."f0", 0) >= 1
+      COALESCE("t13"."f0", 0) >= 1
     ) AS "member"
   FROM (
     SELECT
-      "t7"."person_id",
-      "t16"."_pid0",
-      "t16"."f0"
+      "t6"."person_id",
+      "t12"."_pid0",
+      "t12"."f0"
     FROM (
       SELECT DISTINCT
         "t0"."person_id"
@@ -19,78 +19,71 @@ FROM (
         NOT (
           "t0"."junk"
         )
-    ) AS "t7"
+    ) AS "t6"
     LEFT OUTER JOIN (
       SELECT
-        "t14"."person_id" AS "_pid0",
-        "t14"."f0"
+        "t10"."person_id" AS "_pid0",
+        "t10"."f0"
       FROM (
         SELECT
-          "t13"."person_id",
+          "t9"."person_id",
           COUNT(*) FILTER(WHERE
             COALESCE((
-              "t13"."event" = 'order_paid'
+              "t9"."event" = 'order_paid'
             ) AND TRUE, FALSE)) AS "f0"
         FROM (
           SELECT
             *
           FROM (
             SELECT
-              "t11".*
-              EXCLUDE ("actor_seq")
+              "t7".*
+              EXCLUDE ("actor_key")
             FROM (
               SELECT
-                "t4"."seq",
-                "t4"."event_id",
-                "t4"."type",
-                "t4"."event",
-                "t4"."event_time",
-                "t4"."client_time",
-                "t4"."sent_at",
-                "t4"."received_at",
-                "t4"."user_id",
-                "t4"."anonymous_id",
-                "t4"."previous_id",
-                "t4"."identities",
-                "t4"."source_id",
-                "t4"."protocol",
-                "t4"."carrier",
-                "t4"."app_id",
-                "t4"."library",
-                "t4"."library_version",
-                "t4"."method",
-                "t4"."properties",
-                "t4"."context",
-                "t4"."event_key",
-                "t10"."actor_seq",
-                "t10"."person_id"
-              FROM "events" AS "t4"
+                "t2"."seq",
+                "t2"."event_id",
+                "t2"."type",
+                "t2"."event",
+                "t2"."event_time",
+                "t2"."client_time",
+                "t2"."sent_at",
+                "t2"."received_at",
+                "t2"."user_id",
+                "t2"."anonymous_id",
+                "t2"."previous_id",
+                "t2"."identities",
+                "t2"."source_id",
+                "t2"."protocol",
+                "t2"."carrier",
+                "t2"."app_id",
+                "t2"."library",
+                "t2"."library_version",
+                "t2"."method",
+                "t2"."properties",
+                "t2"."context",
+                "t2"."event_key",
+                "t2"."actor",
+                "t5"."actor_key",
+                "t5"."person_id"
+              FROM "events" AS "t2"
               LEFT OUTER JOIN (
                 SELECT
-                  "t8"."seq" AS "actor_seq",
-                  "t3"."person_id"
-                FROM (
-                  SELECT
-                    *
-                  FROM "identity_links" AS "t2"
-                  WHERE
-                    "t2"."kind" = 'node'
-                ) AS "t8"
-                INNER JOIN "identities" AS "t3"
-                  ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-              ) AS "t10"
-                ON "t4"."seq" = "t10"."actor_seq"
-            ) AS "t11"
-          ) AS "t12"
+                  "t0"."node_order" AS "actor_key",
+                  "t0"."person_id"
+                FROM "identities" AS "t0"
+              ) AS "t5"
+                ON "t2"."actor" = "t5"."actor_key"
+            ) AS "t7"
+          ) AS "t8"
           WHERE
-            "t12"."person_id" IS NOT NULL AND "t12"."event" IN ('order_paid')
-        ) AS "t13"
+            "t8"."person_id" IS NOT NULL AND "t8"."event" IN ('order_paid')
+        ) AS "t9"
         GROUP BY
           1
-      ) AS "t14"
-    ) AS "t16"
-      ON "t7"."person_id" = "t16"."_pid0"
-  ) AS "t17"
-) AS "t18"
+      ) AS "t10"
+    ) AS "t12"
+      ON "t6"."person_id" = "t12"."_pid0"
+  ) AS "t13"
+) AS "t14"
 WHERE
-  "t18"."member"
+  "t14"."member"

@@ -1,10 +1,10 @@
 SELECT
-  "t25"."person_id"
+  "t21"."person_id"
 FROM (
   SELECT
-    "t7"."person_id",
-    "t24"."_pid0",
-    "t24"."f0"
+    "t6"."person_id",
+    "t20"."_pid0",
+    "t20"."f0"
   FROM (
     SELECT DISTINCT
       "t0"."person_id"
@@ -13,31 +13,31 @@ FROM (
       NOT (
         "t0"."junk"
       )
-  ) AS "t7"
+  ) AS "t6"
   LEFT OUTER JOIN (
     SELECT
-      "t22"."person_id" AS "_pid0",
-      "t22"."f0"
+      "t18"."person_id" AS "_pid0",
+      "t18"."f0"
     FROM (
       SELECT
-        "t21"."person_id",
+        "t17"."person_id",
         COUNT(*) > 0 AS "f0"
       FROM (
         SELECT
-          "t20"."person_id",
-          "t20"."event_time",
-          "t20"."seq",
-          "t20"."best" AS "start"
+          "t16"."person_id",
+          "t16"."event_time",
+          "t16"."seq",
+          "t16"."best" AS "start"
         FROM (
           SELECT
-            "t19"."person_id",
-            "t19"."event_time",
-            "t19"."seq",
-            "t19"."start",
-            "t19"."is_hit",
-            MAX("t19"."start") OVER (
-              PARTITION BY "t19"."person_id"
-              ORDER BY "t19"."event_time" ASC, "t19"."is_hit" DESC, "t19"."seq" ASC
+            "t15"."person_id",
+            "t15"."event_time",
+            "t15"."seq",
+            "t15"."start",
+            "t15"."is_hit",
+            MAX("t15"."start") OVER (
+              PARTITION BY "t15"."person_id"
+              ORDER BY "t15"."event_time" ASC, "t15"."is_hit" DESC, "t15"."seq" ASC
               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS "best"
           FROM (
@@ -45,21 +45,21 @@ FROM (
               *
             FROM (
               SELECT
-                "t17"."person_id",
-                "t17"."event_time",
-                "t17"."seq",
-                "t17"."best" AS "start",
+                "t13"."person_id",
+                "t13"."event_time",
+                "t13"."seq",
+                "t13"."best" AS "start",
                 FALSE AS "is_hit"
               FROM (
                 SELECT
-                  "t16"."person_id",
-                  "t16"."event_time",
-                  "t16"."seq",
-                  "t16"."start",
-                  "t16"."is_hit",
-                  MAX("t16"."start") OVER (
-                    PARTITION BY "t16"."person_id"
-                    ORDER BY "t16"."event_time" ASC, "t16"."is_hit" DESC, "t16"."seq" ASC
+                  "t12"."person_id",
+                  "t12"."event_time",
+                  "t12"."seq",
+                  "t12"."start",
+                  "t12"."is_hit",
+                  MAX("t12"."start") OVER (
+                    PARTITION BY "t12"."person_id"
+                    ORDER BY "t12"."event_time" ASC, "t12"."is_hit" DESC, "t12"."seq" ASC
                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
                   ) AS "best"
                 FROM (
@@ -67,223 +67,199 @@ FROM (
                     *
                   FROM (
                     SELECT
-                      "t12"."person_id",
-                      "t12"."event_time",
-                      "t12"."seq",
-                      "t12"."event_time" AS "start",
+                      "t8"."person_id",
+                      "t8"."event_time",
+                      "t8"."seq",
+                      "t8"."event_time" AS "start",
                       FALSE AS "is_hit"
                     FROM (
                       SELECT
-                        "t11".*
-                        EXCLUDE ("actor_seq")
+                        "t7".*
+                        EXCLUDE ("actor_key")
                       FROM (
                         SELECT
-                          "t4"."seq",
-                          "t4"."event_id",
-                          "t4"."type",
-                          "t4"."event",
-                          "t4"."event_time",
-                          "t4"."client_time",
-                          "t4"."sent_at",
-                          "t4"."received_at",
-                          "t4"."user_id",
-                          "t4"."anonymous_id",
-                          "t4"."previous_id",
-                          "t4"."identities",
-                          "t4"."source_id",
-                          "t4"."protocol",
-                          "t4"."carrier",
-                          "t4"."app_id",
-                          "t4"."library",
-                          "t4"."library_version",
-                          "t4"."method",
-                          "t4"."properties",
-                          "t4"."context",
-                          "t4"."event_key",
-                          "t10"."actor_seq",
-                          "t10"."person_id"
-                        FROM "events" AS "t4"
+                          "t2"."seq",
+                          "t2"."event_id",
+                          "t2"."type",
+                          "t2"."event",
+                          "t2"."event_time",
+                          "t2"."client_time",
+                          "t2"."sent_at",
+                          "t2"."received_at",
+                          "t2"."user_id",
+                          "t2"."anonymous_id",
+                          "t2"."previous_id",
+                          "t2"."identities",
+                          "t2"."source_id",
+                          "t2"."protocol",
+                          "t2"."carrier",
+                          "t2"."app_id",
+                          "t2"."library",
+                          "t2"."library_version",
+                          "t2"."method",
+                          "t2"."properties",
+                          "t2"."context",
+                          "t2"."event_key",
+                          "t2"."actor",
+                          "t5"."actor_key",
+                          "t5"."person_id"
+                        FROM "events" AS "t2"
                         LEFT OUTER JOIN (
                           SELECT
-                            "t8"."seq" AS "actor_seq",
-                            "t3"."person_id"
-                          FROM (
-                            SELECT
-                              *
-                            FROM "identity_links" AS "t2"
-                            WHERE
-                              "t2"."kind" = 'node'
-                          ) AS "t8"
-                          INNER JOIN "identities" AS "t3"
-                            ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-                        ) AS "t10"
-                          ON "t4"."seq" = "t10"."actor_seq"
-                      ) AS "t11"
-                    ) AS "t12"
+                            "t0"."node_order" AS "actor_key",
+                            "t0"."person_id"
+                          FROM "identities" AS "t0"
+                        ) AS "t5"
+                          ON "t2"."actor" = "t5"."actor_key"
+                      ) AS "t7"
+                    ) AS "t8"
                     WHERE
-                      "t12"."person_id" IS NOT NULL
+                      "t8"."person_id" IS NOT NULL
                       AND TRUE
-                      AND "t12"."event" IN ('add_to_cart', 'order_paid', 'view_item')
+                      AND "t8"."event" IN ('add_to_cart', 'order_paid', 'view_item')
                       AND COALESCE((
-                        "t12"."event" = 'view_item'
+                        "t8"."event" = 'view_item'
                       ) AND TRUE, FALSE)
-                  ) AS "t13"
+                  ) AS "t9"
                   UNION ALL
                   SELECT
                     *
                   FROM (
                     SELECT
-                      "t12"."person_id",
-                      "t12"."event_time",
-                      "t12"."seq",
+                      "t8"."person_id",
+                      "t8"."event_time",
+                      "t8"."seq",
                       CAST(NULL AS TIMESTAMP(6)) AS "start",
                       TRUE AS "is_hit"
                     FROM (
                       SELECT
-                        "t11".*
-                        EXCLUDE ("actor_seq")
+                        "t7".*
+                        EXCLUDE ("actor_key")
                       FROM (
                         SELECT
-                          "t4"."seq",
-                          "t4"."event_id",
-                          "t4"."type",
-                          "t4"."event",
-                          "t4"."event_time",
-                          "t4"."client_time",
-                          "t4"."sent_at",
-                          "t4"."received_at",
-                          "t4"."user_id",
-                          "t4"."anonymous_id",
-                          "t4"."previous_id",
-                          "t4"."identities",
-                          "t4"."source_id",
-                          "t4"."protocol",
-                          "t4"."carrier",
-                          "t4"."app_id",
-                          "t4"."library",
-                          "t4"."library_version",
-                          "t4"."method",
-                          "t4"."properties",
-                          "t4"."context",
-                          "t4"."event_key",
-                          "t10"."actor_seq",
-                          "t10"."person_id"
-                        FROM "events" AS "t4"
+                          "t2"."seq",
+                          "t2"."event_id",
+                          "t2"."type",
+                          "t2"."event",
+                          "t2"."event_time",
+                          "t2"."client_time",
+                          "t2"."sent_at",
+                          "t2"."received_at",
+                          "t2"."user_id",
+                          "t2"."anonymous_id",
+                          "t2"."previous_id",
+                          "t2"."identities",
+                          "t2"."source_id",
+                          "t2"."protocol",
+                          "t2"."carrier",
+                          "t2"."app_id",
+                          "t2"."library",
+                          "t2"."library_version",
+                          "t2"."method",
+                          "t2"."properties",
+                          "t2"."context",
+                          "t2"."event_key",
+                          "t2"."actor",
+                          "t5"."actor_key",
+                          "t5"."person_id"
+                        FROM "events" AS "t2"
                         LEFT OUTER JOIN (
                           SELECT
-                            "t8"."seq" AS "actor_seq",
-                            "t3"."person_id"
-                          FROM (
-                            SELECT
-                              *
-                            FROM "identity_links" AS "t2"
-                            WHERE
-                              "t2"."kind" = 'node'
-                          ) AS "t8"
-                          INNER JOIN "identities" AS "t3"
-                            ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-                        ) AS "t10"
-                          ON "t4"."seq" = "t10"."actor_seq"
-                      ) AS "t11"
-                    ) AS "t12"
+                            "t0"."node_order" AS "actor_key",
+                            "t0"."person_id"
+                          FROM "identities" AS "t0"
+                        ) AS "t5"
+                          ON "t2"."actor" = "t5"."actor_key"
+                      ) AS "t7"
+                    ) AS "t8"
                     WHERE
-                      "t12"."person_id" IS NOT NULL
+                      "t8"."person_id" IS NOT NULL
                       AND TRUE
-                      AND "t12"."event" IN ('add_to_cart', 'order_paid', 'view_item')
+                      AND "t8"."event" IN ('add_to_cart', 'order_paid', 'view_item')
                       AND COALESCE((
-                        "t12"."event" = 'add_to_cart'
+                        "t8"."event" = 'add_to_cart'
                       ) AND TRUE, FALSE)
-                  ) AS "t14"
-                ) AS "t16"
-              ) AS "t17"
+                  ) AS "t10"
+                ) AS "t12"
+              ) AS "t13"
               WHERE
-                "t17"."is_hit" AND "t17"."best" IS NOT NULL
-            ) AS "t18"
+                "t13"."is_hit" AND "t13"."best" IS NOT NULL
+            ) AS "t14"
             UNION ALL
             SELECT
               *
             FROM (
               SELECT
-                "t12"."person_id",
-                "t12"."event_time",
-                "t12"."seq",
+                "t8"."person_id",
+                "t8"."event_time",
+                "t8"."seq",
                 CAST(NULL AS TIMESTAMP(6)) AS "start",
                 TRUE AS "is_hit"
               FROM (
                 SELECT
-                  "t11".*
-                  EXCLUDE ("actor_seq")
+                  "t7".*
+                  EXCLUDE ("actor_key")
                 FROM (
                   SELECT
-                    "t4"."seq",
-                    "t4"."event_id",
-                    "t4"."type",
-                    "t4"."event",
-                    "t4"."event_time",
-                    "t4"."client_time",
-                    "t4"."sent_at",
-                    "t4"."received_at",
-                    "t4"."user_id",
-                    "t4"."anonymous_id",
-                    "t4"."previous_id",
-                    "t4"."identities",
-                    "t4"."source_id",
-                    "t4"."protocol",
-                    "t4"."carrier",
-                    "t4"."app_id",
-                    "t4"."library",
-                    "t4"."library_version",
-                    "t4"."method",
-                    "t4"."properties",
-                    "t4"."context",
-                    "t4"."event_key",
-                    "t10"."actor_seq",
-                    "t10"."person_id"
-                  FROM "events" AS "t4"
+                    "t2"."seq",
+                    "t2"."event_id",
+                    "t2"."type",
+                    "t2"."event",
+                    "t2"."event_time",
+                    "t2"."client_time",
+                    "t2"."sent_at",
+                    "t2"."received_at",
+                    "t2"."user_id",
+                    "t2"."anonymous_id",
+                    "t2"."previous_id",
+                    "t2"."identities",
+                    "t2"."source_id",
+                    "t2"."protocol",
+                    "t2"."carrier",
+                    "t2"."app_id",
+                    "t2"."library",
+                    "t2"."library_version",
+                    "t2"."method",
+                    "t2"."properties",
+                    "t2"."context",
+                    "t2"."event_key",
+                    "t2"."actor",
+                    "t5"."actor_key",
+                    "t5"."person_id"
+                  FROM "events" AS "t2"
                   LEFT OUTER JOIN (
                     SELECT
-                      "t8"."seq" AS "actor_seq",
-                      "t3"."person_id"
-                    FROM (
-                      SELECT
-                        *
-                      FROM "identity_links" AS "t2"
-                      WHERE
-                        "t2"."kind" = 'node'
-                    ) AS "t8"
-                    INNER JOIN "identities" AS "t3"
-                      ON "t8"."a_type" = "t3"."identity_type" AND "t8"."a_value" = "t3"."identity_value"
-                  ) AS "t10"
-                    ON "t4"."seq" = "t10"."actor_seq"
-                ) AS "t11"
-              ) AS "t12"
+                      "t0"."node_order" AS "actor_key",
+                      "t0"."person_id"
+                    FROM "identities" AS "t0"
+                  ) AS "t5"
+                    ON "t2"."actor" = "t5"."actor_key"
+                ) AS "t7"
+              ) AS "t8"
               WHERE
-                "t12"."person_id" IS NOT NULL
+                "t8"."person_id" IS NOT NULL
                 AND TRUE
-                AND "t12"."event" IN ('add_to_cart', 'order_paid', 'view_item')
-                AND COALESCE(
-                  (
-                    "t12"."event" = 'order_paid'
-                  ) AND TRUE AND (
-                    "t12"."carrier" = 'mp'
-                  ),
-                  FALSE
-                )
-            ) AS "t15"
-          ) AS "t19"
-        ) AS "t20"
+                AND "t8"."event" IN ('add_to_cart', 'order_paid', 'view_item')
+                AND COALESCE((
+                  "t8"."event" = 'order_paid'
+                ) AND TRUE AND (
+                  "t8"."carrier" = 'mp'
+                ), FALSE)
+            ) AS "t11"
+          ) AS "t15"
+        ) AS "t16"
         WHERE
-          "t20"."is_hit"
-          AND "t20"."best" IS NOT NULL
+          "t16"."is_hit"
+          AND "t16"."best" IS NOT NULL
           AND (
-            EPOCH(CAST("t20"."event_time" AS TIMESTAMP)) - EPOCH(CAST("t20"."best" AS TIMESTAMP))
+            EPOCH(CAST("t16"."event_time" AS TIMESTAMP)) - EPOCH(CAST("t16"."best" AS TIMESTAMP))
           ) <= 604800
-      ) AS "t21"
+      ) AS "t17"
       GROUP BY
         1
-    ) AS "t22"
-  ) AS "t24"
-    ON "t7"."person_id" = "t24"."_pid0"
-) AS "t25"
+    ) AS "t18"
+  ) AS "t20"
+    ON "t6"."person_id" = "t20"."_pid0"
+) AS "t21"
 WHERE
-  COALESCE("t25"."f0", FALSE)
+  COALESCE("t21"."f0", FALSE)
