@@ -71,6 +71,14 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds between incremental identity resolutions in the server (0: off)",
     )
+    analytics_cache_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "seconds an analysis answer is kept while the data it read is unchanged "
+            "(see siyu.analytics.answer_cache; 0: off)"
+        ),
+    )
 
     project_dir: Path | None = Field(
         default=None,

@@ -6,8 +6,9 @@ CLI commands) call its attributes and the domain functions they take.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from siyu.analytics.answer_cache import AnswerCache
 from siyu.config import Settings
 from siyu.identity.resolver import Resolver
 from siyu.identity.rules import IdentityRules, rules_from_settings
@@ -26,6 +27,8 @@ class Runtime:
     parsers: ParserPool
     rules: IdentityRules
     resolver: Resolver
+    #: Answers of read-only analyses, kept a short while (see `AnswerCache`).
+    answers: AnswerCache = field(default_factory=AnswerCache)
 
     @classmethod
     def open(cls, settings: Settings, *, warehouse: Warehouse | None = None) -> Runtime:
@@ -44,6 +47,7 @@ class Runtime:
             ParserPool(settings.parse_workers),
             rules,
             Resolver(wh, rules, settings.identity_resolve_interval or 1.0),
+            AnswerCache(max_seconds=settings.analytics_cache_seconds),
         )
 
     def start(self) -> None:

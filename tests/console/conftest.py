@@ -97,8 +97,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         process.wait(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module: sync Playwright keeps an event loop running in this
+    thread, which the async component tests need free."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")

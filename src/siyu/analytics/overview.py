@@ -11,6 +11,7 @@ rolling distinct count exactly, without a calendar join.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from siyu.analytics.scope import Context, local_range, only_segment, person_dime
 from siyu.segments.models.activity import counted_orders, is_acting
 from siyu.segments.models.config import DEFAULT_CONFIG
 from siyu.segments.models.days import day_number, day_of
+from siyu.storage.temp import temp_tables
 
 #: Days the range covers by default.
 DEFAULT_DAYS: Final = 30
@@ -72,11 +74,18 @@ def rolling_active(person_days: ir.Table, window: int) -> ir.Table:
     return both.group_by("day").aggregate(delta=both.delta.sum())
 
 
-def daily_tables(ctx: Context, first: date, last: date, segment: str | None) -> dict[str, ir.Table]:
+def daily_tables(
+    ctx: Context,
+    first: date,
+    last: date,
+    segment: str | None,
+    keep: Callable[[ir.Table, str], ir.Table] = lambda table, _label: table,
+) -> dict[str, ir.Table]:
     """The Ibis tables of the overview, per local day number, over this period and the
-    previous one of the same length."""
-    acts = activity(ctx, first, last, segment)
-    firsts = first_days(ctx, segment)
+    previous one of the same length. ``keep`` may compute the acting person-days and
+    first days once (a temporary table) for the dozen queries that read them."""
+    acts = keep(activity(ctx, first, last, segment), "overview_activity")
+    firsts = keep(first_days(ctx, segment), "overview_first_days")
     person_days = acts.select("person_id", "day").distinct()
     dau = person_days.group_by("day").aggregate(dau=person_days.person_id.nunique())
     carrier_dau = acts.group_by(["day", "carrier"]).aggregate(dau=acts.person_id.nunique())
@@ -148,10 +157,11 @@ def by_channel(ctx: Context, tables: dict[str, ir.Table]) -> ir.Table:
 def analyse(ctx: Context, request: Request) -> dict[str, Any]:
     first, last = local_range(ctx, request.date_from, request.date_to, default_days=DEFAULT_DAYS)
     span = (last - first).days + 1
-    tables = daily_tables(ctx, first, last, request.segment)
     keep = ("dau", "carrier_dau", "new", "new_by_carrier", "d1", "d7", "paying", "payers")
-    frames = {name: tables[name].execute() for name in (*keep, *WINDOWS)}
-    channels = by_channel(ctx, tables).execute()
+    with temp_tables(ibis.get_backend(ctx.facts.events)) as temp:
+        tables = daily_tables(ctx, first, last, request.segment, temp.materialise)
+        frames = {name: tables[name].execute() for name in (*keep, *WINDOWS)}
+        channels = by_channel(ctx, tables).execute()
     lo, hi = day_number(first) - span, day_number(last)
     table = pd.DataFrame({"day": range(lo, hi + 1)})
     for name, key in (

@@ -5,6 +5,8 @@ module has a pydantic ``Request`` and ``analyse(ctx, request) -> dict``; ``run``
 validates the body, builds the `Context` and returns chart-shaped JSON. An *operation*
 (``experiment.save``, ``clv.fit`` ...) may write: ``function(runtime, **body)``. The API
 (``POST /admin/v1/analytics/{name}``), the console and the CLI all call ``run``.
+Analysis answers are kept a short while (`siyu.analytics.answer_cache`); operations that
+write clear them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
 from pydantic import ValidationError
 
+from siyu.analytics.answer_cache import data_version
 from siyu.analytics.exceptions import InvalidRequest, UnknownAnalysis
 from siyu.analytics.scope import Context, context_from
 
@@ -94,20 +98,28 @@ def run(
             raise InvalidRequest(
                 found.group(1) if found else "", f"{exc}; {name} takes {takes}"
             ) from None
-        return dict(jsonable(fn(runtime, **body)))
+        done = dict(jsonable(fn(runtime, **body)))
+        if changes(name):
+            runtime.answers.clear()
+        return done
     if name not in ANALYSES:
         raise UnknownAnalysis(f"no analysis {name!r}; choose one of {', '.join(names())}")
     module: Any = importlib.import_module(ANALYSES[name])
     today = _today(runtime, body.pop("today", None))
     request = parse_request(module.Request, body)
-    started = time.perf_counter()
-    ctx = context_from(runtime.warehouse.ibis(), today=today, tz=runtime.settings.timezone)
-    result: dict[str, Any] = module.analyse(ctx, request)
-    result.setdefault("analysis", name)
-    result.setdefault("as_of", today.isoformat())
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    answer: dict[str, Any] = jsonable(result)
-    return answer
+
+    def analyse() -> dict[str, Any]:
+        started = time.perf_counter()
+        ctx = context_from(runtime.warehouse.ibis(), today=today, tz=runtime.settings.timezone)
+        result: dict[str, Any] = module.analyse(ctx, request)
+        result.setdefault("analysis", name)
+        result.setdefault("as_of", today.isoformat())
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        answer: dict[str, Any] = jsonable(result)
+        return answer
+
+    key = (name, today, orjson.dumps(jsonable(body), option=orjson.OPT_SORT_KEYS))
+    return runtime.answers.answer(key, lambda: data_version(runtime.warehouse), analyse)
 
 
 def analyse_with(ctx: Context, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
