@@ -78,7 +78,7 @@ def populate(
             f"""
             INSERT INTO events BY NAME
             WITH raw AS (
-                SELECT {offset} + i + 1 AS seq,
+                SELECT i + 1 AS seq,
                        -- skewed activity: person = P * v^2 (many light, few heavy users)
                        CAST(floor({persons} * pow(hash(i * 7 + {seed}) % 1000003 / 1000003.0, 2))
                             AS BIGINT) AS p,
