@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,12 +49,20 @@ async def console_app(small_demo: Warehoused) -> AsyncIterator[Warehoused]:
     """The pages under test registered on NiceGUI's simulated app, serving ``small_demo``."""
     from siyu.console import context
 
-    async with user_simulation():
-        app.on_exception(ERRORS.append)
-        context.bind(small_demo.runtime)
-        for name in PAGES:  # importing a page module registers its pages
-            importlib.import_module(f"siyu.console.pages.{name}")
-        yield small_demo
+    loaded = dict(sys.modules)
+    try:
+        async with user_simulation():
+            app.on_exception(ERRORS.append)
+            context.bind(small_demo.runtime)
+            for name in PAGES:  # importing a page module registers its pages
+                importlib.import_module(f"siyu.console.pages.{name}")
+            yield small_demo
+    finally:
+        # NiceGUI's reset removes the module of every page and all its parents (``siyu``
+        # itself) from sys.modules; put them back, or later tests would import a second
+        # ``siyu`` beside the one every loaded module refers to.
+        for name in loaded.keys() - sys.modules.keys():
+            sys.modules[name] = loaded[name]
 
 
 @asynccontextmanager
