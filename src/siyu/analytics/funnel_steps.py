@@ -128,13 +128,15 @@ def step_entries(
     entry_until: datetime,
     exclusions: Sequence[ExclusionDef] = (),
     cohort: ir.Value | None = None,
+    person: str = "person_id",
 ) -> Selection:
     """Entries of ``events`` (already narrowed to the funnel's time span and persons).
 
     Step 1 counts only before ``entry_until`` (the end of the date range: a funnel is
     entered in the range, later steps may follow up to the window after it). ``cohort``
     (an expression over ``events``) is kept on step-1 entries: a trend period or a
-    per-event breakdown value.
+    per-event breakdown value. The entries' ``person_id`` is column ``person`` of
+    ``events`` (a funnel passes the run's integer person number).
     """
     names = [s.event for s in steps]
     first = matches(events, steps[0].event, steps[0].where, facts) & (
@@ -149,12 +151,17 @@ def step_entries(
     if len(set(names)) == len(names):
         # Each event matches one step at most: one pass, the step from its name.
         step = ibis.cases(*((test, i + 1) for i, test in enumerate(tests)), else_=ibis.null())
-        rows = events.select("person_id", t=events.event_time, step=step.cast("int16"), **extra)
+        rows = events.select(
+            person_id=events[person], t=events.event_time, step=step.cast("int16"), **extra
+        )
         entries = rows.filter(rows.step.notnull())
     else:
         parts = [
             events.filter(test).select(
-                "person_id", t=events.event_time, step=ibis.literal(i + 1, "int16"), **extra
+                person_id=events[person],
+                t=events.event_time,
+                step=ibis.literal(i + 1, "int16"),
+                **extra,
             )
             for i, test in enumerate(tests)
         ]
@@ -163,7 +170,7 @@ def step_entries(
     if exclusions:
         marks = [
             events.filter(matches(events, x.event, x.where, facts)).select(
-                "person_id", t=events.event_time, x=ibis.literal(i, "int16")
+                person_id=events[person], t=events.event_time, x=ibis.literal(i, "int16")
             )
             for i, x in enumerate(exclusions)
         ]
