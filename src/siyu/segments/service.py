@@ -258,10 +258,11 @@ def compute(
     file_report = sync_files(runtime)
     definitions = active_definitions(runtime)
     con = runtime.warehouse.ibis()
-    progress("reading events and their persons", 0, 4)
+    progress("reading orders and persons", 0, 4)
     t0 = time.perf_counter()
     temp = TempTables(con)
     try:
+        # The warehouse is DuckDB, which reads the events directly (`Facts.cached`).
         facts = _facts(runtime, today, con).cached(temp.materialise)
         timings["facts"] = round(time.perf_counter() - t0, 3)
         diffs: dict[str, store.SetDiff] = {}
