@@ -189,7 +189,10 @@ def warehouse_run(
     rebuild(warehouse, IdentityRules())
     setup = time.perf_counter() - started
     runtime = Runtime.open(
-        Settings(home=Path(tempfile.mkdtemp()) / "home", parse_workers=0), warehouse=warehouse
+        Settings(
+            home=Path(tempfile.mkdtemp()) / "home", parse_workers=0, analytics_cache_seconds=0
+        ),
+        warehouse=warehouse,
     )
     body = {"until": UNTIL.isoformat(), "unit": "week", "today": "2026-01-10"}
     fit_seconds, fit = timed(lambda: service.run(runtime, "clv.fit", body), runs)

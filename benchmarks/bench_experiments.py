@@ -66,7 +66,10 @@ DEFINITION: dict[str, Any] = {
 
 def build(home: Path, persons: int, events: int, exposed: float) -> Settings:
     """A populated warehouse with the experiment saved, started and exposed."""
-    settings = Settings(home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT)
+    # Every run computes: no answer cache (siyu.analytics.answer_cache).
+    settings = Settings(
+        home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT, analytics_cache_seconds=0
+    )
     marker = home / "populated.json"
     wanted = {"persons": persons, "events": events, "exposed": exposed}
     if marker.exists() and json.loads(marker.read_text()) == wanted:

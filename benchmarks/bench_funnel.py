@@ -56,7 +56,10 @@ MEMORY_LIMIT = "16GB"
 def warehouse_at(home: Path, persons: int, events: int, days: int) -> Settings:
     """Settings of a populated warehouse under ``home``, populating it unless a previous
     run with the same sizes left it there."""
-    settings = Settings(home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT)
+    # Every run computes: no answer cache (siyu.analytics.answer_cache).
+    settings = Settings(
+        home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT, analytics_cache_seconds=0
+    )
     marker = home / "population.json"
     sizes = {"persons": persons, "events": events, "days": days, "today": TODAY.isoformat()}
     if marker.exists() and json.loads(marker.read_text()) == sizes:

@@ -51,7 +51,10 @@ MEMORY_LIMIT = "8GB"
 
 def build(home: Path, persons: int, events: int, days: int) -> Settings:
     """A populated warehouse under ``home`` (reused when one is there already)."""
-    settings = Settings(home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT)
+    # Every run computes: no answer cache (siyu.analytics.answer_cache).
+    settings = Settings(
+        home=home, parse_workers=0, duckdb_memory_limit=MEMORY_LIMIT, analytics_cache_seconds=0
+    )
     marker = home / "populated.json"
     wanted = {"persons": persons, "events": events, "days": days}
     if marker.exists() and json.loads(marker.read_text()) == wanted:
