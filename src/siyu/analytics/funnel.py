@@ -56,6 +56,7 @@ from siyu.analytics.scope import (
     utc_bounds,
     with_breakdown,
 )
+from siyu.identity.resolution import actors
 from siyu.segments.models.days import day_of
 from siyu.storage.temp import temp_tables
 
@@ -332,21 +333,17 @@ def _events(ctx: Context, plan: Plan) -> ir.Table:
     raw = raw.filter(
         raw.event_time >= start, raw.event_time < plan.hi + span, raw.event.isin(names)
     )
-    ids = ctx.table("identities")
-    by_person = ibis.window(group_by=ids.person_id)
-    who = ids.select(
-        actor_key=ids.node_order,
-        person_id=ids.person_id,
-        **{PERSON_NUMBER: ids.node_order.min().over(by_person)},
-    )
+    who = actors(ctx.table("identities"))
+    number = who.actor_key.min().over(ibis.window(group_by=who.person_id))
+    who = who.mutate(**{PERSON_NUMBER: number})
     events = raw.join(who, raw.actor == who.actor_key).drop("actor_key")
     return only_segment(events, ctx, r.segment)
 
 
 def _named(ctx: Context, persons: ir.Table) -> ir.Table:
     """``persons`` (keyed by the run's person number) with their ``person_id`` again."""
-    ids = ctx.table("identities")
-    numbers = ids.group_by(pid=ids.person_id).aggregate(n=ids.node_order.min())
+    who = actors(ctx.table("identities"))
+    numbers = who.group_by(pid=who.person_id).aggregate(n=who.actor_key.min())
     named = persons.join(numbers, persons.person_id == numbers.n)
     return named.mutate(person_id=named.pid).drop("n", "pid")
 

@@ -86,9 +86,9 @@ def run(
     if name in OPERATIONS:
         where, _, function = OPERATIONS[name].partition(":")
         fn = getattr(importlib.import_module(where), function)
-        if "actor" in inspect.signature(fn).parameters:
-            body["actor"] = actor
         signature = inspect.signature(fn)
+        if "actor" in signature.parameters:
+            body["actor"] = actor
         try:
             signature.bind(runtime, **body)
         except TypeError as exc:

@@ -62,25 +62,18 @@ class Facts:
             raise LookupError("these facts have no CLV scores table")
         return self.clv_scores_source()
 
-    def cached(
-        self, materialise: Callable[[ir.Table, str], ir.Table], *, events_too: bool = False
-    ) -> Facts:
+    def cached(self, materialise: Callable[[ir.Table, str], ir.Table]) -> Facts:
         """The same facts with orders and persons computed once (``materialise``, e.g.
-        `siyu.storage.temp.TempTables.materialise`), and the events too if asked.
+        `siyu.storage.temp.TempTables.materialise`).
 
-        On DuckDB the events stay an expression: each pass reads only the columns and
-        row groups it needs from the events table and finds persons with one integer
-        probe per event (its ``actor``). Copying every event with its person into a
+        The events stay an expression: each pass reads only the columns and row groups
+        it needs from the events table and finds persons with one integer probe per
+        event (its ``actor``). On DuckDB, copying every event with its person into a
         temporary table first cost more than it saved (10M events: a compute run took
-        10.8-12.7 s with the copy, 8.3-9.5 s without). Engines that recompute a shared
-        subquery for every reader (Spark) should ask for ``events_too``.
+        10.8-12.7 s with the copy, 8.3-9.5 s without).
         """
-        events = self.events
-        if events_too:
-            events = materialise(events.select(*EVENT_FACT_COLUMNS), "events")
         return replace(
             self,
-            events=events,
             orders=materialise(self.orders, "orders"),
             persons=materialise(self.persons, "persons"),
         )
