@@ -35,7 +35,9 @@ def generate(path: Path, rows: int) -> None:
                    ['view', 'click', 'order', 'share'][1 + i % 4] AS event,
                    TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_microseconds(i * 2000) AS event_time,
                    'u' || CAST(i % 1000000 AS VARCHAR) AS user_id,
-                   'p' || CAST(i % 500000 AS VARCHAR) AS id_phone,
+                   -- 500,000 mainland mobiles; one row in 20 spelled '+86 130 …'
+                   CASE WHEN i % 20 = 0 THEN '+86 130 ' || lpad(CAST(i % 500000 AS VARCHAR), 8, '0')
+                        ELSE '130' || lpad(CAST(i % 500000 AS VARCHAR), 8, '0') END AS id_phone,
                    '{{"page":"/p/' || CAST(i % 100 AS VARCHAR) || '"}}' AS properties
             FROM range({int(rows)}) t(i)
             ORDER BY hash(i)

@@ -216,3 +216,51 @@ def test_run_import_job(settings: Settings, tmp_path: Path) -> None:
         assert "importing" in seen
     finally:
         runtime.warehouse.close()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_personal_ids_sealed_once_per_value(
+    warehouse: Warehouse, tmp_path: Path, suffix: str
+) -> None:
+    """Each spelling of a number seals to the stored form; a bad one only costs the row
+    when it was the row's only id, with a reason that says which value."""
+    rows = [
+        {"event_id": "a", "event": "v", "event_time": "2026-01-01", "user_id": "u1",
+         "id_phone": "13800138000", "id_email": " Li.Si@Example.COM "},
+        {"event_id": "b", "event": "v", "event_time": "2026-01-01", "user_id": None,
+         "id_phone": "+86 138 0013 8000", "id_email": None},
+        {"event_id": "c", "event": "v", "event_time": "2026-01-01", "user_id": "u3",
+         "id_phone": "12345", "id_email": "not-an-email"},
+        {"event_id": "d", "event": "v", "event_time": "2026-01-01", "user_id": None,
+         "id_phone": "12345", "id_email": None},
+        {"event_id": "e", "event": "v", "event_time": "2026-01-01", "user_id": None,
+         "id_phone": None, "id_email": "nobody"},
+    ]  # fmt: skip
+    summary = run_import(warehouse, "events", write(tmp_path / f"e{suffix}", rows))
+    assert (summary.rows_accepted, summary.rows_rejected) == (3, 2)
+    assert summary.rejections_by_reason == {
+        "id_phone is not valid": 1,
+        "id_email is not valid": 1,
+    }
+    stored = dict(query(warehouse, "SELECT event_id, identities FROM events"))
+    seal = warehouse.sealer.seal_identity
+    assert stored["a"] == {
+        "phone": seal("phone", "13800138000"),
+        "email": seal("email", "li.si@example.com"),
+    }
+    assert stored["b"] == {"phone": stored["a"]["phone"]}  # one number, two spellings
+    assert stored["c"] == {}  # user_id kept the row; the two bad values were left out
+    assert unsealed(warehouse, stored["a"]) == {
+        "phone": "+8613800138000",
+        "email": "li.si@example.com",
+    }
+    reasons = sorted(r[0] for r in query(warehouse, "SELECT reason FROM quarantine"))
+    assert reasons[0].startswith("id_email does not look like name@example.com")
+    assert reasons[1].startswith("id_phone is not a phone number")
+    plain = query(
+        warehouse,
+        "SELECT count(*) FROM events WHERE CAST(identities AS VARCHAR) LIKE '%13800138000%'"
+        " OR CAST(identities AS VARCHAR) ILIKE '%example.com%'",
+    )
+    assert plain == [(0,)]
+    assert not [t for t in warehouse.table_names() if t.startswith("_siyu")]

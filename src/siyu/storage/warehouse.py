@@ -305,6 +305,11 @@ class Warehouse:
                     load = EventLoad(lambda table: self._insert_events(cur, table, rebuilding=True))
                     yield load
                     load.inserted -= self._delete_repeated_events(cur, first_seq)
+                # The index is built once the rows are committed: built inside the
+                # loading transaction, index and commit took 9.9 s for 10M rows against
+                # 4.0 s this way (benchmarks/bench_import.py). Until then the write lock
+                # keeps other writers out, as above.
+                with self.transaction() as cur:
                     cur.execute("CREATE UNIQUE INDEX events_event_key ON events (event_key)")
             finally:
                 self._ensure_event_index()

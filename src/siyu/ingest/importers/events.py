@@ -26,6 +26,7 @@ from siyu.ingest.importers.expressions import (
     time_value,
 )
 from siyu.ingest.importers.reading import SOURCE_VIEW, SourceFile
+from siyu.ingest.importers.sealed_ids import invalid_checks, joined_columns, sealed_join
 from siyu.ingest.model import CARRIERS, TYPES
 from siyu.ingest.normalize import MAX_EVENT_NAME_LENGTH
 
@@ -39,16 +40,25 @@ _EVENT_OUTPUT: Final = (
 )
 
 
-def events_query(plan: ColumnPlan, src: SourceFile) -> str:
-    """The SELECT validating an events file; see the module docstring for its columns."""
+def identity_values(plan: ColumnPlan, src: SourceFile) -> dict[str, str]:
+    """Identity type -> SQL of its cleaned value over the source view (every kind)."""
+    return {k: clean_id(text(c, src.columns[c])) for k, c in plan.identities.items()}
+
+
+def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
+    """The SELECT validating an events file; see the module docstring for its columns.
+
+    ``sealed`` maps personal identity types to their lookups (`sealed_ids`).
+    """
     types = src.columns
+    sealed = sealed or {}
 
     def t(name: str) -> str:
         column = plan.source(name)
         return text(column, types[column] if column else "VARCHAR")
 
     event_time_col = plan.source("event_time")
-    ids = {k: clean_id(text(c, types[c])) for k, c in plan.identities.items()}
+    ids = identity_values(plan, src)
     props = t("properties")
     if plan.extras:
         extras = json_object_of([(c, types[c]) for c in plan.extras])
@@ -92,6 +102,9 @@ def events_query(plan: ColumnPlan, src: SourceFile) -> str:
         *_carrier_checks(),
         *id_checks("app_id", "_c_app_id"),
         *json_checks("properties", "_c_properties", "OBJECT"),
+        *invalid_checks(
+            id_values, sealed, ["_c_user_id", "_c_anonymous_id", *id_values.values()], "id_"
+        ),
         _no_identity_check(["_c_user_id", "_c_anonymous_id", *id_values.values()]),
     ]
     event_id = (
@@ -111,13 +124,14 @@ def events_query(plan: ColumnPlan, src: SourceFile) -> str:
         "app_id": "_c_app_id",
         "properties": "coalesce(_c_properties, '{}')",
     }
-    return _assemble(inner, checks, outer, src)
+    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed))
 
 
-def users_query(plan: ColumnPlan, src: SourceFile) -> str:
+def users_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
     """The SELECT turning a users file into ``profile_set`` events (traits as properties)."""
     types = src.columns
-    ids = {k: clean_id(text(c, types[c])) for k, c in plan.identities.items()}
+    sealed = sealed or {}
+    ids = identity_values(plan, src)
     user_col = plan.source("user_id")
     updated_col = plan.source("updated_at")
     traits = json_object_of([(c, types[c]) for c in plan.extras])
@@ -135,6 +149,7 @@ def users_query(plan: ColumnPlan, src: SourceFile) -> str:
         *[c for k, v in id_values.items() for c in id_checks(k, v)],
         *time_checks("updated_at", "_t_updated_at", "_c_updated_at", required=False),
         *json_checks("traits", "_c_traits", "OBJECT"),
+        *invalid_checks(id_values, sealed, ["_c_user_id", *id_values.values()], ""),
         _no_identity_check(["_c_user_id", *id_values.values()], users=True),
     ]
     identities = identities_map(id_values)
@@ -155,13 +170,17 @@ def users_query(plan: ColumnPlan, src: SourceFile) -> str:
         "app_id": "NULL::VARCHAR",
         "properties": "_c_traits",
     }
-    return _assemble(inner, checks, outer, src)
+    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed))
 
 
 def _assemble(
-    inner: dict[str, str], checks: list[Check], outer: dict[str, str], src: SourceFile
+    inner: dict[str, str],
+    checks: list[Check],
+    outer: dict[str, str],
+    src: SourceFile,
+    joined: dict[str, str],
 ) -> str:
-    return _assemble_rows(inner, checks, outer, src, _EVENT_OUTPUT)
+    return _assemble_rows(inner, checks, outer, src, _EVENT_OUTPUT, joined)
 
 
 def _assemble_rows(
@@ -170,10 +189,16 @@ def _assemble_rows(
     outer: dict[str, str],
     src: SourceFile,
     output: str,
+    joined: dict[str, str] | None = None,
 ) -> str:
-    """Three levels: parse the columns, find the first failing check, shape the row."""
+    """Three levels: parse the columns, find the first failing check, shape the row.
+
+    ``joined`` (inner column -> lookup) swaps personal ids for their sealed values
+    between the first two levels (`sealed_ids.sealed_join`).
+    """
     reason, key = reason_sql(checks)
     level1 = ", ".join(f"{expr} AS {name}" for name, expr in inner.items())
+    parsed = sealed_join(f"(SELECT *, {level1} FROM {SOURCE_VIEW})", joined or {})
     level3 = ", ".join(f"{expr} AS {ident(name)}" for name, expr in outer.items())
     return f"""
         SELECT _row, reason, reason_key, payload, {output}
@@ -184,7 +209,7 @@ def _assemble_rows(
                    {level3}
             FROM (
                 SELECT *, {reason} AS reason
-                FROM (SELECT *, {level1} FROM {SOURCE_VIEW})
+                FROM {parsed}
             )
         )
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from siyu.ingest.importers.columns import ColumnPlan
-from siyu.ingest.importers.events import _assemble_rows, _valid_line_check
+from siyu.ingest.importers.events import _assemble_rows, _valid_line_check, identity_values
 from siyu.ingest.importers.expressions import (
     Check,
     clean_id,
@@ -24,6 +24,7 @@ from siyu.ingest.importers.expressions import (
     time_value,
 )
 from siyu.ingest.importers.reading import SourceFile
+from siyu.ingest.importers.sealed_ids import invalid_checks, joined_columns
 from siyu.ingest.model import CARRIERS
 
 _ORDER_OUTPUT: Final = (
@@ -35,16 +36,20 @@ _FEN: Final = "'[+-]?[0-9]{1,15}(\\.0+)?'"
 _YUAN: Final = "'[+-]?[0-9]{1,13}(\\.[0-9]{1,2})?'"
 
 
-def orders_query(plan: ColumnPlan, src: SourceFile) -> str:
-    """The SELECT validating an orders file (columns of ``orders`` plus ``_row``/``reason``)."""
+def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
+    """The SELECT validating an orders file (columns of ``orders`` plus ``_row``/``reason``).
+
+    ``sealed`` maps personal identity types to their lookups (`sealed_ids`).
+    """
     types = src.columns
+    sealed = sealed or {}
 
     def t(name: str) -> str:
         column = plan.source(name)
         return text(column, types[column] if column else "VARCHAR")
 
     paid_col = plan.source("paid_at")
-    ids = {k: clean_id(text(c, types[c])) for k, c in plan.identities.items()}
+    ids = identity_values(plan, src)
     inner = {
         "_c_order_id": clean_id(t("order_id")),
         "_c_member_id": clean_id(t("member_id")),
@@ -75,6 +80,9 @@ def orders_query(plan: ColumnPlan, src: SourceFile) -> str:
         *id_checks("member_id", "_c_member_id"),
         *id_checks("user_id", "_c_user_id"),
         *[c for k, v in id_values.items() for c in id_checks(f"id_{k}", v)],
+        *invalid_checks(
+            id_values, sealed, ["_c_member_id", "_c_user_id", *id_values.values()], "id_"
+        ),
         Check(
             "no member_id or user_id",
             " AND ".join(
@@ -121,7 +129,9 @@ def orders_query(plan: ColumnPlan, src: SourceFile) -> str:
         "carrier": "coalesce(_c_carrier, 'import')",
         "properties": "_c_properties",
     }
-    return _assemble_rows(inner, checks, outer, src, _ORDER_OUTPUT)
+    return _assemble_rows(
+        inner, checks, outer, src, _ORDER_OUTPUT, joined_columns(id_values, sealed)
+    )
 
 
 def _fen(value: str, unit: str) -> str:

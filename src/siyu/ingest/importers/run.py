@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from siyu.ingest.collector import MAX_QUARANTINE_PAYLOAD
 from siyu.ingest.exceptions import ImportFailed
 from siyu.ingest.importers.columns import KINDS, ImportKind, parse_mapping, plan_columns
-from siyu.ingest.importers.events import events_query, users_query
+from siyu.ingest.importers.events import events_query, identity_values, users_query
 from siyu.ingest.importers.expressions import literal
 from siyu.ingest.importers.orders import orders_query
 from siyu.ingest.importers.reading import (
@@ -34,6 +34,7 @@ from siyu.ingest.importers.reading import (
     open_source,
     read_error,
 )
+from siyu.ingest.importers.sealed_ids import register_sealed
 from siyu.progress import Progress, no_progress
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
@@ -137,8 +138,15 @@ def run_import(
         plan = plan_columns(kind, list(src.columns), renames)
         already = _already_imported(warehouse, sha256, kind)
         _record_start(warehouse, import_id, kind, path, sha256, file_format, now)
+        progress("sealing", 0)
+        try:
+            sealed = register_sealed(
+                reader, identity_values(plan, src), plan.identities, warehouse.sealer
+            )
+        except duckdb.Error as exc:
+            raise read_error(path, file_format, exc) from None
         query = {"events": events_query, "users": users_query, "orders": orders_query}[kind](
-            plan, src
+            plan, src, sealed
         )
         params = {"now": now, "source_id": source_id, "import_id": import_id}
         params = {k: v for k, v in params.items() if f"${k}" in query}
