@@ -113,7 +113,7 @@ def build(home: Path, persons: int, events: int, exposed: float) -> Settings:
     )
     cur.execute(
         f"""
-        INSERT INTO identity_links
+        INSERT INTO identity_link_rows
         SELECT seq, 0, 'node', 'member_id', user_id, NULL, NULL, 'event', event_id, event_time
         FROM events WHERE seq > {base}
         """

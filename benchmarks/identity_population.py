@@ -173,7 +173,7 @@ def load_links(warehouse: Warehouse, population: Population) -> dict[str, int]:
         cur.register("_bench_links", table)
         cur.execute(
             f"""
-            INSERT INTO identity_links
+            INSERT INTO identity_link_rows
             SELECT seq, sub, CASE kind WHEN 0 THEN 'node' ELSE 'link' END,
                    {types}[a_t + 1], {_value_sql("a_t", "a_n")},
                    CASE WHEN b_t >= 0 THEN {types}[b_t + 1] END,

@@ -118,7 +118,7 @@ def populate(
         )
     con.execute(
         """
-        INSERT INTO identity_links
+        INSERT INTO identity_link_rows
         SELECT seq, 0, 'node', 'member_id', user_id, NULL, NULL, 'event', event_id, event_time
         FROM events
         """
@@ -150,7 +150,7 @@ def populate(
     )
     con.execute(
         """
-        INSERT INTO identity_links
+        INSERT INTO identity_link_rows
         SELECT seq, 0, 'node', 'member_id', member_id, NULL, NULL, 'order', order_id, paid_at
         FROM orders
         """

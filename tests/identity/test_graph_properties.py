@@ -158,6 +158,9 @@ def state(w: Warehouse) -> dict[str, set[tuple[object, ...]]]:
             ).fetchall()
         ),
         "event_persons": by_actor,
+        # The whole log, whether its rows were stored as rows or packed (idle when
+        # resolved): a rebuild re-derives every row from the events.
+        "log": set(cur.execute("SELECT * FROM identity_links").fetchall()),
         "overrides": set(cur.execute("SELECT * FROM person_overrides").fetchall()),
         "conflicts": set(
             cur.execute(

@@ -92,14 +92,15 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
                 "the identity rules changed since the graph was built; "
                 "run `siyu identity rebuild` to apply them to all data"
             )
-        for sql in _pending_sql(warehouse, rules):
-            store.insert_links(cur, sql)
+        store.stage_links(cur, list(_pending_sql(warehouse, rules)))
+        store.store_staged(cur)
         if store.batch_needs_regions(cur, done + 1):
             store.scope_regions(cur, done + 1)
             stats = _resolve(cur, rules, scoped=True, started=started)
         else:
             stats = _apply_fast(cur, rules, done + 1, started)
         store.attach_actors(cur, done + 1)
+        cur.execute("DROP TABLE _id_new")
         store.set_state(cur, WATERMARK, str(latest))
         if fingerprint is None:
             store.set_state(cur, RULES, rules.fingerprint())
@@ -139,7 +140,7 @@ def _decide(
     """Insert the decision in the log and re-resolve what it touches."""
     seq = warehouse.reserve_seq(1)
     cur.execute(
-        "INSERT INTO identity_links VALUES (?, 0, ?, ?, ?, ?, ?, 'operator', ?, ?)",
+        "INSERT INTO identity_link_rows VALUES (?, 0, ?, ?, ?, ?, ?, 'operator', ?, ?)",
         [
             seq,
             kind,

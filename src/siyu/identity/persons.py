@@ -21,7 +21,7 @@ import orjson
 from siyu.identity import pii
 from siyu.identity.exceptions import InvalidIdentity, PersonNotFound
 from siyu.identity.rules import PER_APP_TYPES, PII_TYPES, IdentityRules, base_type
-from siyu.storage.identity_store import OPEN_CONFLICT, person_id_sql
+from siyu.storage.identity_store import OPEN_CONFLICT, delete_packed, person_id_sql
 from siyu.storage.warehouse import Warehouse
 
 TIMELINE_LIMIT = 20
@@ -263,9 +263,14 @@ def _delete(
             "orders": _count(cur, "DELETE FROM orders o WHERE o.seq IN (SELECT seq FROM _p_seqs)"),
         }
         cur.execute(
-            "DELETE FROM identity_links l WHERE l.seq IN (SELECT seq FROM _p_seqs)"
+            "DELETE FROM identity_link_rows l WHERE l.seq IN (SELECT seq FROM _p_seqs)"
             " OR EXISTS (SELECT 1 FROM _p_ids i WHERE (i.t = l.a_type AND i.v = l.a_value)"
             " OR (i.t = l.b_type AND i.v = l.b_value))"
+        )
+        delete_packed(
+            cur,
+            "seq IN (SELECT seq FROM _p_seqs) OR a_node IN (SELECT node_order FROM _p_ids)"
+            " OR b_node IN (SELECT node_order FROM _p_ids)",
         )
         cur.execute(
             "DELETE FROM identity_conflicts c WHERE EXISTS (SELECT 1 FROM _p_ids i"
@@ -345,16 +350,24 @@ def _person_scope(cur: duckdb.DuckDBPyConnection, person_id: str, *, naming: boo
     """
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _p_ids AS SELECT identity_type AS t, identity_value AS v,"
-        f" {person_id_sql('identity_type', 'identity_value')} AS own_id"
+        f" {person_id_sql('identity_type', 'identity_value')} AS own_id, node_order"
         " FROM identities WHERE person_id = ?",
         [person_id],
     )
+    # Packed rows name their ids by node_order: matched as integers, never unpacked to
+    # text (a node row is one without a second id).
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _p_seqs AS SELECT DISTINCT seq FROM identity_links l"
+        "CREATE OR REPLACE TEMP TABLE _p_seqs AS SELECT DISTINCT seq FROM ("
+        " SELECT seq FROM identity_link_rows l"
         " WHERE l.origin IN ('event', 'order') AND ("
         " (l.kind = 'node' OR $naming) AND EXISTS (SELECT 1 FROM _p_ids i"
         " WHERE i.t = l.a_type AND i.v = l.a_value)"
-        " OR $naming AND EXISTS (SELECT 1 FROM _p_ids i WHERE i.t = l.b_type AND i.v = l.b_value))",
+        " OR $naming AND EXISTS (SELECT 1 FROM _p_ids i WHERE i.t = l.b_type AND i.v = l.b_value))"
+        " UNION ALL"
+        " SELECT seq FROM identity_link_packed p"
+        " WHERE p.origin IN ('event', 'order') AND ("
+        " (p.b_node IS NULL OR $naming) AND p.a_node IN (SELECT node_order FROM _p_ids)"
+        " OR $naming AND p.b_node IN (SELECT node_order FROM _p_ids)))",
         {"naming": naming},
     )
 

@@ -52,22 +52,97 @@ def person_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
     """Append ``identity_links`` rows from a SELECT (compiled from an Ibis expression)."""
-    row = cur.execute(f"INSERT INTO identity_links BY NAME {select_sql}").fetchone()
+    row = cur.execute(f"INSERT INTO identity_link_rows BY NAME {select_sql}").fetchone()
     return int(row[0]) if row else 0
+
+
+#: ``identity_link_rows`` columns, in order.
+_ROW_COLUMNS: Final = "seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at"
+
+
+def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
+    """``_id_new``: the rows of SELECTs of link rows, each marked ``idle`` or not.
+
+    A row is idle when it changes nothing now: a node row of an id already held, or a
+    link between two ids already in one person (most of a returning user's traffic).
+    Idle rows carry their ids' ``node_order`` (``a_node``, ``b_node``) for packing.
+    """
+    body = " UNION ALL ".join(f"SELECT {_ROW_COLUMNS} FROM ({sql})" for sql in select_sqls)
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _id_new AS
+        SELECT l.*, ia.node_order AS a_node, ib.node_order AS b_node,
+               coalesce(l.kind IN ('node', 'link') AND l.sub < {MAX_SUB}
+                        AND ia.person_id IS NOT NULL
+                        AND (l.b_type IS NULL OR ib.person_id = ia.person_id), false) AS idle
+        FROM ({body}) l
+        LEFT JOIN identities ia ON ia.identity_type = l.a_type AND ia.identity_value = l.a_value
+        LEFT JOIN identities ib ON ib.identity_type = l.b_type AND ib.identity_value = l.b_value
+        """
+    )
+
+
+def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
+    """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack."""
+    cur.execute(f"INSERT INTO identity_link_rows SELECT {_ROW_COLUMNS} FROM _id_new WHERE NOT idle")
+    order = "ORDER BY seq, sub"
+    cur.execute(
+        f"""
+        INSERT INTO identity_link_packs
+        SELECT min(seq), max(seq), list(seq {order}), list(sub {order}),
+               list(a_node {order}), list(b_node {order}), list(origin {order}),
+               list(ref {order}), list(seen_at {order})
+        FROM _id_new WHERE idle HAVING count(*) > 0
+        """
+    )
+
+
+def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
+    """Remove packed rows for which ``gone_sql`` (over the packed columns) holds.
+
+    Each pack holding such a row is rewritten without it (packs are keyed by
+    ``min_seq``: every apply packs its own range of ``seq``).
+    """
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE _id_packed AS SELECT *, coalesce({gone_sql}, false)"
+        " AS gone"
+        " FROM identity_link_packed"
+    )
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT min_seq AS pack"
+        " FROM _id_packed WHERE gone"
+    )
+    cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
+    order = "ORDER BY seq, sub"
+    cur.execute(
+        f"""
+        INSERT INTO identity_link_packs
+        SELECT min(seq), max(seq), list(seq {order}), list(sub {order}),
+               list(a_node {order}), list(b_node {order}), list(origin {order}),
+               list(ref {order}), list(seen_at {order})
+        FROM _id_packed
+        WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit)
+        GROUP BY min_seq
+        """
+    )
+    cur.execute("DROP TABLE _id_packed")
+    cur.execute("DROP TABLE _id_hit")
 
 
 def attach_actors(cur: duckdb.DuckDBPyConnection, min_seq: int | None = None) -> None:
     """Set ``actor`` on events and orders: the ``node_order`` of each one's actor identity.
 
-    With ``min_seq`` only records from that ``seq`` on (an incremental apply: older
+    With ``min_seq`` only the records staged by `stage_links` (an incremental apply: older
     records keep their actor, whose ``node_order`` never changes). Without it, every
     record (a rebuild, after which rules may name other actors): rows whose actor is
     unchanged are not rewritten, and rows without a node row lose theirs.
     """
+    # An incremental apply reads its own staged rows (`stage_links`), a rebuild the log.
+    source = "identity_links" if min_seq is None else "_id_new"
     since = "" if min_seq is None else f" AND l.seq >= {int(min_seq)}"
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_actors AS"
-        " SELECT l.seq, i.node_order FROM identity_links l JOIN identities i"
+        f" SELECT l.seq, i.node_order FROM {source} l JOIN identities i"
         " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
         f" WHERE l.kind = 'node'{since}"
     )
@@ -88,7 +163,8 @@ def attach_actors(cur: duckdb.DuckDBPyConnection, min_seq: int | None = None) ->
 
 def delete_derived_links(cur: duckdb.DuckDBPyConnection) -> None:
     """Drop links derived from events and orders (operator decisions stay)."""
-    cur.execute("DELETE FROM identity_links WHERE origin IN ('event', 'order')")
+    cur.execute("DELETE FROM identity_link_rows WHERE origin IN ('event', 'order')")
+    cur.execute("DELETE FROM identity_link_packs")
 
 
 def scope_everything(cur: duckdb.DuckDBPyConnection) -> None:
@@ -102,10 +178,18 @@ def scope_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> int:
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _id_touched AS
-        SELECT DISTINCT a_type AS t, a_value AS v FROM identity_links WHERE seq >= $s
+        WITH recent AS (
+            SELECT a_type, a_value, b_type, b_value FROM identity_link_rows WHERE seq >= $s
+            UNION ALL
+            SELECT ia.identity_type, ia.identity_value, ib.identity_type, ib.identity_value
+            FROM identity_link_packed p
+            JOIN identities ia ON ia.node_order = p.a_node
+            LEFT JOIN identities ib ON ib.node_order = p.b_node
+            WHERE p.max_seq >= $s AND p.seq >= $s
+        )
+        SELECT DISTINCT a_type AS t, a_value AS v FROM recent
         UNION
-        SELECT DISTINCT b_type, b_value FROM identity_links
-        WHERE seq >= $s AND b_type IS NOT NULL
+        SELECT DISTINCT b_type, b_value FROM recent WHERE b_type IS NOT NULL
         """,
         {"s": min_seq},
     )
@@ -363,7 +447,8 @@ def _scalar(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
 def batch_needs_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> bool:
     """Whether rows from ``min_seq`` on undo earlier links (unbind, keep_apart)."""
     row = cur.execute(
-        "SELECT count(*) FROM identity_links WHERE seq >= ? AND kind IN ('unbind', 'keep_apart')",
+        "SELECT count(*) FROM identity_link_rows"
+        " WHERE seq >= ? AND kind IN ('unbind', 'keep_apart')",
         [min_seq],
     ).fetchone()
     return bool(row and row[0])
@@ -379,25 +464,17 @@ def scope_persons(
     (``parent``; -1 for new nodes), junk.
     """
     drop_scope(cur)
+    # Only the batch's rows that may change something (`stage_links`): idle ones change
+    # nothing now or later in this batch, as persons only grow within it.
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_links AS
-        SELECT * FROM identity_links WHERE seq >= $s AND sub < {MAX_SUB}
+        SELECT {_ROW_COLUMNS} FROM _id_new
+        WHERE NOT idle AND seq >= $s AND sub < {MAX_SUB}
         """,
         {"s": min_seq},
     )
-    # Rows between ids already in one person (most of a returning user's traffic) change
-    # nothing now or later in this batch: persons only grow within it.
-    cur.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _id_live AS
-        SELECT l.* FROM _id_links l
-        LEFT JOIN identities ia ON ia.identity_type = l.a_type AND ia.identity_value = l.a_value
-        LEFT JOIN identities ib ON ib.identity_type = l.b_type AND ib.identity_value = l.b_value
-        WHERE ia.person_id IS NULL
-           OR (l.b_type IS NOT NULL AND (ib.person_id IS NULL OR ib.person_id <> ia.person_id))
-        """
-    )
+    cur.execute("CREATE OR REPLACE TEMP VIEW _id_live AS SELECT * FROM _id_links")
     _make_keys(cur, "_id_live", "")
     cur.execute(
         f"""
@@ -468,7 +545,7 @@ def keep_apart_among_nodes(cur: duckdb.DuckDBPyConnection) -> np.ndarray:
         SELECT na.idx AS a, nb.idx AS b
         FROM (SELECT md5_number(a_type || chr(31) || a_value) AS ka,
                      md5_number(b_type || chr(31) || b_value) AS kb
-              FROM identity_links WHERE kind = 'keep_apart') l
+              FROM identity_link_rows WHERE kind = 'keep_apart') l
         JOIN _id_nodes na ON na.k = l.ka JOIN _id_nodes nb ON nb.k = l.kb
         """
     ).fetchnumpy()
@@ -566,8 +643,9 @@ def write_increment(
         " WHERE identities.region_id = m.old_region"
     )
     _write_overrides_and_conflicts(cur)
-    for name in ("_id_moved", "_id_old", "_id_live"):
+    for name in ("_id_moved", "_id_old"):
         cur.execute(f"DROP TABLE IF EXISTS {name}")
+    cur.execute("DROP VIEW IF EXISTS _id_live")
     drop_scope(cur)
 
 
@@ -578,13 +656,20 @@ def fanout_of(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> list[tuple[i
     cur.register("_id_cand", pa.table({"idx": pa.array(nodes.astype(np.int64))}))
     rows = cur.execute(
         """
-        WITH c AS (SELECT n.idx, n.t, n.v FROM _id_nodes n SEMI JOIN _id_cand x USING (idx)),
+        WITH c AS (SELECT n.idx, n.t, n.v, n.node_order FROM _id_nodes n
+                   SEMI JOIN _id_cand x USING (idx)),
         pairs AS (
-            SELECT c.idx, l.a_type AS nt, l.a_value AS nv FROM identity_links l
+            SELECT c.idx, l.a_type AS nt, l.a_value AS nv FROM identity_link_rows l
             JOIN c ON l.b_type = c.t AND l.b_value = c.v WHERE l.kind IN ('link', 'force')
             UNION
-            SELECT c.idx, l.b_type, l.b_value FROM identity_links l
+            SELECT c.idx, l.b_type, l.b_value FROM identity_link_rows l
             JOIN c ON l.a_type = c.t AND l.a_value = c.v WHERE l.kind IN ('link', 'force')
+            UNION
+            SELECT c.idx, i.identity_type, i.identity_value FROM identity_link_packed p
+            JOIN c ON p.b_node = c.node_order JOIN identities i ON i.node_order = p.a_node
+            UNION
+            SELECT c.idx, i.identity_type, i.identity_value FROM identity_link_packed p
+            JOIN c ON p.a_node = c.node_order JOIN identities i ON i.node_order = p.b_node
         )
         SELECT idx, nt, count(*) FROM pairs GROUP BY idx, nt
         """

@@ -18,6 +18,14 @@ class Migration:
     statements: tuple[str, ...]
 
 
+#: The packed rows of ``identity_link_packs``, one per link (``b_node`` NULL: a node row).
+PACKED_ROWS: Final = """
+    SELECT unnest(seq) AS seq, unnest(sub) AS sub, unnest(a_node) AS a_node,
+           unnest(b_node) AS b_node, unnest(origin) AS origin, unnest(ref) AS ref,
+           unnest(seen_at) AS seen_at, min_seq, max_seq
+    FROM identity_link_packs
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(
         1,
@@ -476,6 +484,45 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                     ON l.a_type = i.identity_type AND l.a_value = i.identity_value
                   WHERE l.kind = 'node') a
             WHERE orders.seq = a.seq
+            """,
+        ),
+    ),
+    Migration(
+        10,
+        "identity: rows that changed nothing when resolved are kept packed, one row per apply",
+        (
+            # Most rows of returning users' events link ids already in one person (or
+            # name an actor already known): they change nothing when resolved, but a
+            # later replay of their region (after an id turns junk or an operator keeps
+            # two ids apart) needs them. Committing them as rows cost more than all of
+            # resolution; they are kept packed: one row per apply, ids as the
+            # identities' node_order. `identity_links` is the whole log, as before.
+            "ALTER TABLE identity_links RENAME TO identity_link_rows",
+            """
+            CREATE TABLE identity_link_packs (
+                min_seq BIGINT NOT NULL,
+                max_seq BIGINT NOT NULL,
+                seq     BIGINT[] NOT NULL,
+                sub     INTEGER[] NOT NULL,
+                a_node  BIGINT[] NOT NULL,
+                b_node  BIGINT[] NOT NULL,
+                origin  VARCHAR[] NOT NULL,
+                ref     VARCHAR[] NOT NULL,
+                seen_at TIMESTAMP[] NOT NULL
+            )
+            """,
+            f"CREATE VIEW identity_link_packed AS {PACKED_ROWS}",
+            """
+            CREATE VIEW identity_links AS
+            SELECT seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at
+            FROM identity_link_rows
+            UNION ALL
+            SELECT p.seq, p.sub, CASE WHEN p.b_node IS NULL THEN 'node' ELSE 'link' END,
+                   ia.identity_type, ia.identity_value, ib.identity_type, ib.identity_value,
+                   p.origin, p.ref, p.seen_at
+            FROM identity_link_packed p
+            JOIN identities ia ON ia.node_order = p.a_node
+            LEFT JOIN identities ib ON ib.node_order = p.b_node
             """,
         ),
     ),

@@ -127,10 +127,17 @@ class Warehouse:
             self._migrate()
             self._ensure_event_index()
             self._record_key_check()
+        # Before migration 10 (a read-only open of older data) the log was one table.
+        links = (
+            "(SELECT max(seq) FROM identity_link_rows), (SELECT max(max_seq) FROM"
+            " identity_link_packs)"
+            if "identity_link_packs" in self.table_names()
+            else "(SELECT max(seq) FROM identity_links)"
+        )
         self._next_seq = int(
             self._scalar(
                 "SELECT coalesce(greatest((SELECT max(seq) FROM events),"
-                " (SELECT max(seq) FROM orders), (SELECT max(seq) FROM identity_links)), 0) + 1"
+                f" (SELECT max(seq) FROM orders), {links}), 0) + 1"
             )
             or 1
         )
