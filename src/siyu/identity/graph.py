@@ -99,7 +99,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
             stats = _resolve(cur, rules, scoped=True, started=started)
         else:
             stats = _apply_fast(cur, rules, done + 1, started)
-        store.attach_actors(cur, done + 1)
+        store.attach_actors(cur, done + 1, staged=True)
         cur.execute("DROP TABLE _id_new")
         store.set_state(cur, WATERMARK, str(latest))
         if fingerprint is None:

@@ -129,16 +129,18 @@ def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
     cur.execute("DROP TABLE _id_hit")
 
 
-def attach_actors(cur: duckdb.DuckDBPyConnection, min_seq: int | None = None) -> None:
+def attach_actors(
+    cur: duckdb.DuckDBPyConnection, min_seq: int | None = None, *, staged: bool = False
+) -> None:
     """Set ``actor`` on events and orders: the ``node_order`` of each one's actor identity.
 
-    With ``min_seq`` only the records staged by `stage_links` (an incremental apply: older
+    With ``min_seq`` only records from that ``seq`` on (an incremental apply: older
     records keep their actor, whose ``node_order`` never changes). Without it, every
     record (a rebuild, after which rules may name other actors): rows whose actor is
     unchanged are not rewritten, and rows without a node row lose theirs.
     """
-    # An incremental apply reads its own staged rows (`stage_links`), a rebuild the log.
-    source = "identity_links" if min_seq is None else "_id_new"
+    # An apply reads the rows it staged (`stage_links`, ``staged``), others the log.
+    source = "_id_new" if staged else "identity_links"
     since = "" if min_seq is None else f" AND l.seq >= {int(min_seq)}"
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_actors AS"
