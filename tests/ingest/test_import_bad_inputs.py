@@ -11,8 +11,11 @@ from siyu.ingest.importers import parse_mapping, run_import
 from siyu.storage import Warehouse
 
 
-@pytest.fixture
-def warehouse() -> Warehouse:
+@pytest.fixture(params=["batches", "in_place"])
+def warehouse(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """Both ways of loading: Arrow batches, and the bulk path's INSERT ... SELECT."""
+    if request.param == "in_place":
+        monkeypatch.setattr("siyu.storage.warehouse.BULK_MIN_ROWS", 1)
     return Warehouse.in_memory()
 
 

@@ -69,8 +69,12 @@ def write(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-@pytest.fixture
-def warehouse() -> Warehouse:
+@pytest.fixture(params=["batches", "in_place"])
+def warehouse(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
+    """Each test runs both ways of loading: Arrow batches, and (for a load that takes
+    the bulk path) one INSERT ... SELECT on the loading transaction's cursor."""
+    if request.param == "in_place":
+        monkeypatch.setattr("siyu.storage.warehouse.BULK_MIN_ROWS", 1)
     return Warehouse.in_memory()
 
 
