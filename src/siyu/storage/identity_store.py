@@ -58,6 +58,13 @@ def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
 
 #: ``identity_link_rows`` columns, in order.
 _ROW_COLUMNS: Final = "seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at"
+#: One ``identity_link_packs`` row from the grouped rows of a SELECT with the packed columns.
+_PACK: Final = """
+    SELECT min(seq), max(seq), list(seq ORDER BY seq, sub), list(sub ORDER BY seq, sub),
+           list(a_node ORDER BY seq, sub), list(b_node ORDER BY seq, sub),
+           list(origin ORDER BY seq, sub), list(ref ORDER BY seq, sub),
+           list(seen_at ORDER BY seq, sub)
+"""
 
 
 def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
@@ -85,15 +92,8 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
 def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
     """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack."""
     cur.execute(f"INSERT INTO identity_link_rows SELECT {_ROW_COLUMNS} FROM _id_new WHERE NOT idle")
-    order = "ORDER BY seq, sub"
     cur.execute(
-        f"""
-        INSERT INTO identity_link_packs
-        SELECT min(seq), max(seq), list(seq {order}), list(sub {order}),
-               list(a_node {order}), list(b_node {order}), list(origin {order}),
-               list(ref {order}), list(seen_at {order})
-        FROM _id_new WHERE idle HAVING count(*) > 0
-        """
+        f"INSERT INTO identity_link_packs {_PACK} FROM _id_new WHERE idle HAVING count(*) > 0"
     )
 
 
@@ -113,17 +113,9 @@ def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
         " FROM _id_packed WHERE gone"
     )
     cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
-    order = "ORDER BY seq, sub"
     cur.execute(
-        f"""
-        INSERT INTO identity_link_packs
-        SELECT min(seq), max(seq), list(seq {order}), list(sub {order}),
-               list(a_node {order}), list(b_node {order}), list(origin {order}),
-               list(ref {order}), list(seen_at {order})
-        FROM _id_packed
-        WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit)
-        GROUP BY min_seq
-        """
+        f"INSERT INTO identity_link_packs {_PACK} FROM _id_packed"
+        " WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit) GROUP BY min_seq"
     )
     cur.execute("DROP TABLE _id_packed")
     cur.execute("DROP TABLE _id_hit")
@@ -476,17 +468,16 @@ def scope_persons(
         """,
         {"s": min_seq},
     )
-    cur.execute("CREATE OR REPLACE TEMP VIEW _id_live AS SELECT * FROM _id_links")
-    _make_keys(cur, "_id_live", "")
+    _make_keys(cur, "_id_links", "")
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_fresh AS
         WITH ends AS (
             SELECT a_type AS t, a_value AS v, (seq << {ORDER_SHIFT}) | (sub * 2) AS o, seen_at
-            FROM _id_live
+            FROM _id_links
             UNION ALL
             SELECT b_type, b_value, (seq << {ORDER_SHIFT}) | (sub * 2 + 1), seen_at
-            FROM _id_live WHERE b_type IS NOT NULL
+            FROM _id_links WHERE b_type IS NOT NULL
         )
         SELECT t, v, min(o) AS node_order, arg_min(seen_at, o) AS first_seen
         FROM ends GROUP BY t, v
@@ -647,7 +638,6 @@ def write_increment(
     _write_overrides_and_conflicts(cur)
     for name in ("_id_moved", "_id_old"):
         cur.execute(f"DROP TABLE IF EXISTS {name}")
-    cur.execute("DROP VIEW IF EXISTS _id_live")
     drop_scope(cur)
 
 
