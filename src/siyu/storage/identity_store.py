@@ -58,13 +58,25 @@ def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
 
 #: ``identity_link_rows`` columns, in order.
 _ROW_COLUMNS: Final = "seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at"
-#: One ``identity_link_packs`` row from the grouped rows of a SELECT with the packed columns.
-_PACK: Final = """
-    SELECT min(seq), max(seq), list(seq ORDER BY seq, sub), list(sub ORDER BY seq, sub),
-           list(a_node ORDER BY seq, sub), list(b_node ORDER BY seq, sub),
-           list(origin ORDER BY seq, sub), list(ref ORDER BY seq, sub),
-           list(seen_at ORDER BY seq, sub)
-"""
+#: The list columns of ``identity_link_packs``.
+_PACKED: Final = ("seq", "sub", "a_node", "b_node", "origin", "ref", "seen_at")
+
+
+def _insert_packs(rows_sql: str) -> str:
+    """INSERT of ``identity_link_packs`` rows from ``rows_sql``: ``FROM … [WHERE …]
+    [GROUP BY …] [HAVING …]`` over the packed columns, one pack per group.
+
+    The rows go into one list of structs, split into the columns afterwards: one list
+    aggregate keeps the columns aligned without sorting (seven ``list(… ORDER BY seq,
+    sub)`` sorted seven times: 46 ms against 18 ms for 90,000 rows). Nothing reads a
+    pack's rows by position; readers order by ``(seq, sub)`` themselves.
+    """
+    fields = ", ".join(f"'{c}': {c}" for c in _PACKED)
+    columns = ", ".join(f"list_transform(p, lambda x: x.{c})" for c in _PACKED)
+    return (
+        f"INSERT INTO identity_link_packs SELECT lo, hi, {columns}"
+        f" FROM (SELECT min(seq) AS lo, max(seq) AS hi, list({{{fields}}}) AS p {rows_sql})"
+    )
 
 
 def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
@@ -92,9 +104,7 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
 def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
     """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack."""
     cur.execute(f"INSERT INTO identity_link_rows SELECT {_ROW_COLUMNS} FROM _id_new WHERE NOT idle")
-    cur.execute(
-        f"INSERT INTO identity_link_packs {_PACK} FROM _id_new WHERE idle HAVING count(*) > 0"
-    )
+    cur.execute(_insert_packs("FROM _id_new WHERE idle HAVING count(*) > 0"))
 
 
 def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
@@ -114,8 +124,10 @@ def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
     )
     cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
     cur.execute(
-        f"INSERT INTO identity_link_packs {_PACK} FROM _id_packed"
-        " WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit) GROUP BY min_seq"
+        _insert_packs(
+            "FROM _id_packed WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit)"
+            " GROUP BY min_seq"
+        )
     )
     cur.execute("DROP TABLE _id_packed")
     cur.execute("DROP TABLE _id_hit")
