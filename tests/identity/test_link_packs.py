@@ -43,9 +43,9 @@ def snapshot(w: Warehouse) -> dict[str, Any]:
     }
 
 
-def returning_users(w: Warehouse, visits: int) -> None:
+def returning_users(w: Warehouse, visits: int, first: int = 0) -> None:
     """Two users, each visit one event with login, device and unionid; applied each time."""
-    for i in range(visits):
+    for i in range(first, first + visits):
         append(
             w,
             [
@@ -112,3 +112,43 @@ def test_deleting_a_person_removes_their_packed_rows() -> None:
     incremental = snapshot(w)
     rebuild(w, RULES)
     assert snapshot(w) == incremental
+
+
+def known(w: Warehouse) -> int:
+    row = w.cursor().execute("SELECT count(*) FROM identity_link_known").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_events_like_an_idle_one_skip_derivation_until_a_replay() -> None:
+    """An event with the identity fields of an earlier all-idle event reuses its rows;
+    any replay forgets that, since it may undo what made them idle."""
+    w = Warehouse.in_memory()
+    returning_users(w, 2)
+    assert known(w) == 2  # the second visits were idle: one signature per user
+    returning_users(w, 2, first=2)  # two more visits each: known, packed straight away
+    assert counts(w) == (6, 18)
+    actors = (
+        w.cursor()
+        .execute("SELECT count(DISTINCT actor), count(*) FILTER (WHERE actor IS NULL) FROM events")
+        .fetchone()
+    )
+    assert actors == (2, 0)
+    add_decision(w, RULES, "keep_apart", ("login_id", "uB"), ("unionid", "nB"), "ops")
+    assert known(w) == 0
+    returning_users(w, 1, first=4)  # uB's link to nB is refused again, not idle
+    conflicts = (
+        w.cursor().execute("SELECT count(*) FROM identity_conflicts WHERE ref = 'b4'").fetchone()
+    )
+    assert conflicts == (1,)
+    incremental = snapshot(w)
+    rebuild(w, RULES)
+    assert snapshot(w) == incremental
+    assert known(w) == 0
+
+
+def test_deleting_a_person_forgets_known_events() -> None:
+    w = Warehouse.in_memory()
+    returning_users(w, 2)
+    delete_person(w, RULES, "login_id:uA", actor="test")
+    assert known(w) == 0

@@ -9,7 +9,7 @@ A rebuild's scope is everything; an incremental apply's is the regions new links
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import duckdb
@@ -53,6 +53,8 @@ class ResolveStats:
     conflicts: int
     junk: int
     seconds: float
+    #: Whether whole regions were replayed (not only continued from stored persons).
+    replayed: bool = False
 
 
 def rebuild(
@@ -92,6 +94,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
                 "the identity rules changed since the graph was built; "
                 "run `siyu identity rebuild` to apply them to all data"
             )
+        store.stage_known(cur)
         store.stage_links(cur, list(_pending_sql(warehouse, rules)))
         store.store_staged(cur)
         if store.batch_needs_regions(cur, done + 1):
@@ -100,6 +103,9 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
         else:
             stats = _apply_fast(cur, rules, done + 1, started)
         store.attach_actors(cur, done + 1, staged=True)
+        if not stats.replayed:
+            store.remember_idle(cur)
+        store.unstage_known(cur)
         cur.execute("DROP TABLE _id_new")
         store.set_state(cur, WATERMARK, str(latest))
         if fingerprint is None:
@@ -192,7 +198,7 @@ def _resolve(
     region = _regions(kind, a, b, n)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
     store.write_result(cur, result.root, region, junk, conflicts, result.merged_away, scoped)
-    return _stats(result, conflicts, int(np.count_nonzero(junk)), started)
+    return replace(_stats(result, conflicts, int(np.count_nonzero(junk)), started), replayed=True)
 
 
 def _apply_fast(
@@ -402,8 +408,11 @@ def _pending_sql(warehouse: Warehouse, rules: IdentityRules) -> tuple[str, str]:
     key = rules.fingerprint()
     if key not in _PENDING_SQL:
         con = warehouse.ibis()
+        # Over ``_id_todo``: the pending events not known already (`store.stage_known`).
+        events = con.table("events").schema()
+        todo = ibis.table({c: events[c] for c in store.TODO_COLUMNS}, name="_id_todo")
         _PENDING_SQL[key] = (
-            _sql(event_links(con.table("identity_pending_events"), rules)),
+            _sql(event_links(todo, rules)),
             _sql(order_links(con.table("identity_pending_orders"), rules)),
         )
     return _PENDING_SQL[key]

@@ -21,7 +21,7 @@ import orjson
 from siyu.identity import pii
 from siyu.identity.exceptions import InvalidIdentity, PersonNotFound
 from siyu.identity.rules import PER_APP_TYPES, PII_TYPES, IdentityRules, base_type
-from siyu.storage.identity_store import OPEN_CONFLICT, delete_packed, person_id_sql
+from siyu.storage.identity_store import OPEN_CONFLICT, delete_packed, forget_idle, person_id_sql
 from siyu.storage.warehouse import Warehouse
 
 TIMELINE_LIMIT = 20
@@ -267,6 +267,7 @@ def _delete(
             " OR EXISTS (SELECT 1 FROM _p_ids i WHERE (i.t = l.a_type AND i.v = l.a_value)"
             " OR (i.t = l.b_type AND i.v = l.b_value))"
         )
+        forget_idle(cur)
         delete_packed(
             cur,
             "seq IN (SELECT seq FROM _p_seqs) OR a_node IN (SELECT node_order FROM _p_ids)"

@@ -101,10 +101,104 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
     )
 
 
+#: What an event's link rows depend on besides its ``seq``, ``event_id`` and time (the
+#: inputs of `siyu.identity.links.event_links`), as a 128-bit hash of its JSON: events
+#: alike in these give the same rows.
+_SIGNATURE: Final = (
+    "md5_number(to_json({'u': type = 'unbind', 'a': app_id, 'l': user_id,"
+    " 'n': anonymous_id, 'p': previous_id, 'm': identities}))"
+)
+#: The columns of ``_id_todo``: what `siyu.identity.links.event_links` reads.
+TODO_COLUMNS: Final = (
+    "seq",
+    "event_id",
+    "event_time",
+    "type",
+    "app_id",
+    "identities",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+)
+#: Signatures remembered at most; the cache is emptied when it grows past this.
+_KNOWN_LIMIT: Final = 2_000_000
+#: The rows of the known events of an apply (`stage_known`), unpacked.
+_KNOWN_ROWS: Final = """
+    SELECT seq, unnest(sub) AS sub, unnest(a_node) AS a_node, unnest(b_node) AS b_node,
+           'event' AS origin, ref, seen_at
+    FROM _id_hits
+"""
+
+
+def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
+    """Split pending events into known ones (``_id_hits``) and the rest (``_id_todo``).
+
+    A known event has the signature of an event resolved before whose rows were all
+    idle, with nothing undone since (`forget_idle` runs on every replay): its rows are
+    that event's rows with its own ``seq``, ``ref`` and time, and idle again. So most
+    of a returning user's traffic skips deriving and classifying links, which was half
+    of an apply (`BENCHMARKS.md`, "With incremental identity resolution").
+    """
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_sig AS SELECT seq, event_id AS ref,"
+        f" event_time AS seen_at, {_SIGNATURE} AS sig FROM identity_pending_events"
+    )
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_hits AS SELECT s.seq, s.ref, s.seen_at, k.sub,"
+        " k.a_node, k.b_node FROM _id_sig s JOIN identity_link_known k ON k.sig = s.sig"
+    )
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE _id_todo AS SELECT {', '.join(TODO_COLUMNS)}"
+        " FROM identity_pending_events e"
+        " ANTI JOIN _id_hits h ON h.seq = e.seq"
+    )
+
+
+def remember_idle(cur: duckdb.DuckDBPyConnection) -> None:
+    """Remember the signatures of this apply's events whose rows were all idle.
+
+    Only after an apply that replayed nothing: a replay can undo what made them idle.
+    """
+    if _scalar(cur, "SELECT count(*) FROM identity_link_known") > _KNOWN_LIMIT:
+        forget_idle(cur)
+    cur.execute(
+        """
+        INSERT INTO identity_link_known
+        SELECT sig, any_value(sub), any_value(a_node), any_value(b_node) FROM (
+            SELECT s.sig, list(n.sub ORDER BY n.sub) AS sub,
+                   list(n.a_node ORDER BY n.sub) AS a_node, list(n.b_node ORDER BY n.sub) AS b_node
+            FROM _id_new n JOIN _id_sig s ON s.seq = n.seq
+            WHERE n.origin = 'event'
+            GROUP BY s.seq, s.sig HAVING bool_and(n.idle)
+        ) t
+        WHERE sig NOT IN (SELECT sig FROM identity_link_known)
+        GROUP BY sig
+        """
+    )
+
+
+def unstage_known(cur: duckdb.DuckDBPyConnection) -> None:
+    for name in ("_id_todo", "_id_hits", "_id_sig"):
+        cur.execute(f"DROP TABLE {name}")
+
+
+def forget_idle(cur: duckdb.DuckDBPyConnection) -> None:
+    """Empty the known signatures: after a replay an id's links may be undone."""
+    cur.execute("DELETE FROM identity_link_known")
+
+
 def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
-    """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack."""
+    """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack.
+
+    The pack also holds the rows of the apply's known events (`stage_known`).
+    """
     cur.execute(f"INSERT INTO identity_link_rows SELECT {_ROW_COLUMNS} FROM _id_new WHERE NOT idle")
-    cur.execute(_insert_packs("FROM _id_new WHERE idle HAVING count(*) > 0"))
+    cur.execute(
+        _insert_packs(
+            "FROM (SELECT seq, sub, a_node, b_node, origin, ref, seen_at FROM _id_new"
+            f" WHERE idle UNION ALL {_KNOWN_ROWS}) HAVING count(*) > 0"
+        )
+    )
 
 
 def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
@@ -146,11 +240,18 @@ def attach_actors(
     # An apply reads the rows it staged (`stage_links`, ``staged``), others the log.
     source = "_id_new" if staged else "identity_links"
     since = "" if min_seq is None else f" AND l.seq >= {int(min_seq)}"
+    # Known events (`stage_known`) name their actor's node_order in their rows.
+    known = (
+        f" UNION ALL SELECT k.seq, i.node_order FROM ({_KNOWN_ROWS}) k"
+        " JOIN identities i ON i.node_order = k.a_node WHERE k.sub = 0"
+        if staged
+        else ""
+    )
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_actors AS"
         f" SELECT l.seq, i.node_order FROM {source} l JOIN identities i"
         " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
-        f" WHERE l.kind = 'node'{since}"
+        f" WHERE l.kind = 'node'{since}{known}"
     )
     for table in ("events", "orders"):
         if min_seq is None:
@@ -171,6 +272,7 @@ def delete_derived_links(cur: duckdb.DuckDBPyConnection) -> None:
     """Drop links derived from events and orders (operator decisions stay)."""
     cur.execute("DELETE FROM identity_link_rows WHERE origin IN ('event', 'order')")
     cur.execute("DELETE FROM identity_link_packs")
+    forget_idle(cur)
 
 
 def scope_everything(cur: duckdb.DuckDBPyConnection) -> None:
@@ -318,6 +420,7 @@ def write_result(
     ``conflicts`` has the refused rows' ``seq``, ``sub``, node indexes ``a`` and ``b``
     and the ``rule``.
     """
+    forget_idle(cur)  # a replay may undo what made remembered events idle
     n = len(root)
     cur.register(
         "_id_result",

@@ -526,6 +526,22 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             """,
         ),
     ),
+    Migration(
+        11,
+        "identity: signatures of events whose links were all idle, to skip deriving them again",
+        (
+            # A cache: empty is always correct. Emptied by every replay, rebuild and
+            # privacy deletion (`identity_store.forget_idle`).
+            """
+            CREATE TABLE identity_link_known (
+                sig    UHUGEINT NOT NULL,
+                sub    INTEGER[] NOT NULL,
+                a_node BIGINT[] NOT NULL,
+                b_node BIGINT[] NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 #: Columns left out of the Parquet snapshots: engine-specific and derivable.
