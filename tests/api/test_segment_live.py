@@ -31,3 +31,19 @@ def test_wrong_key_is_401(live_server: LiveServer) -> None:
     )
     assert answer.status_code == 401
     assert "write key" in answer.json()["message"]
+
+
+def test_health_says_when_identity_resolution_is_ready(live_server: LiveServer) -> None:
+    import time
+
+    deadline = time.time() + 60
+    states = []
+    while time.time() < deadline:
+        body = httpx.get(f"{live_server.url}/health").json()
+        states.append(body["identity"])
+        if body["identity"] == "ready":
+            break
+        time.sleep(0.05)
+    assert states[-1] == "ready", states
+    assert set(states) <= {"starting", "ready"}
+    assert body["status"] == "ok"

@@ -48,7 +48,12 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, object]:
-        return {"status": "ok", "version": __version__}
+        """Up; ``identity`` says whether resolution is ``ready``, ``starting`` or ``off``."""
+        if runtime.settings.identity_resolve_interval <= 0:
+            identity = "off"
+        else:
+            identity = "ready" if runtime.resolver.ready.is_set() else "starting"
+        return {"status": "ok", "version": __version__, "identity": identity}
 
     app.include_router(segment.router(runtime))
     app.include_router(wechat.router(runtime))
