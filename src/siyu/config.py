@@ -71,6 +71,20 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds between incremental identity resolutions in the server (0: off)",
     )
+    identity_resolve_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description=(
+            "under load, the share of time the resolver may spend applying: after an apply "
+            "of t seconds it waits t * (1 - share) / share, at least the interval"
+        ),
+    )
+    identity_resolve_max_wait: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds the resolver waits at most between applies, however busy",
+    )
     analytics_cache_seconds: float = Field(
         default=600.0,
         ge=0,

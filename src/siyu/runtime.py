@@ -46,7 +46,13 @@ class Runtime:
             collector,
             ParserPool(settings.parse_workers),
             rules,
-            Resolver(wh, rules, settings.identity_resolve_interval or 1.0),
+            Resolver(
+                wh,
+                rules,
+                settings.identity_resolve_interval or 1.0,
+                share=settings.identity_resolve_share,
+                max_wait=settings.identity_resolve_max_wait,
+            ),
             AnswerCache(max_seconds=settings.analytics_cache_seconds),
         )
 
