@@ -71,8 +71,10 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds between incremental identity resolutions in the server (0: off)",
     )
+    # 0.1 of the wall clock: an apply's queries run on DuckDB's two threads, so about 20%
+    # of a saturated 2-core machine, issue 3's budget for resolution.
     identity_resolve_share: float = Field(
-        default=0.2,
+        default=0.1,
         gt=0,
         le=1,
         description=(
