@@ -11,8 +11,8 @@ off and on (``SIYU_IDENTITY_RESOLVE_INTERVAL``; which goes first alternates), an
 the cost incremental resolution adds to ingestion two ways: the throughput ratio (off / on)
 and the ratio of the server's CPU time per event (on / off; the server process and its
 parser processes, from the moment it is idle and ready until it is idle again after the
-load, so resolving what was still pending counts). On a shared host the CPU ratio is the
-steadier one. The run checks every event ended up with a person.
+load, so resolving what was still pending counts). The run checks every event ended up
+with a person.
 
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
 """
@@ -283,9 +283,10 @@ def main() -> None:
         "runs": args.runs,
     }
     for resolve in modes:
-        key = f"http_events_per_s_identity_{'on' if resolve else 'off'}_median"
-        summary[key] = round(statistics.median(rates[resolve]))
         mode = "on" if resolve else "off"
+        summary[f"http_events_per_s_identity_{mode}_median"] = round(
+            statistics.median(rates[resolve])
+        )
         summary[f"server_cpu_us_per_event_identity_{mode}_median"] = round(
             statistics.median(cpu[resolve]), 1
         )
@@ -295,7 +296,7 @@ def main() -> None:
         # time per event with the resolver on / off; the target is <= 1.2
         summary["identity_cost_ratio_median"] = round(statistics.median(costs), 3)
         # the server's CPU per event (with its parser processes, and resolving what was
-        # pending when the load ended) on / off: steadier than rates on a shared host
+        # pending when the load ended) on / off
         summary["identity_cpu_ratio_median"] = round(statistics.median(cpu_ratios), 3)
     print(json.dumps(summary))
 
