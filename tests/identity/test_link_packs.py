@@ -124,9 +124,11 @@ def test_events_like_an_idle_one_skip_derivation_until_a_replay() -> None:
     """An event with the identity fields of an earlier all-idle event reuses its rows;
     any replay forgets that, since it may undo what made them idle."""
     w = Warehouse.in_memory()
-    returning_users(w, 2)
-    assert known(w) == 2  # the second visits were idle: one signature per user
-    returning_users(w, 2, first=2)  # two more visits each: known, packed straight away
+    returning_users(w, 1)
+    # The first visits founded each person: seen again, their rows change nothing.
+    assert known(w) == 2
+    returning_users(w, 3, first=1)  # three more visits each: known, packed straight away
+    assert known(w) == 2
     assert counts(w) == (6, 18)
     actors = (
         w.cursor()
@@ -145,6 +147,23 @@ def test_events_like_an_idle_one_skip_derivation_until_a_replay() -> None:
     rebuild(w, RULES)
     assert snapshot(w) == incremental
     assert known(w) == 0
+
+
+def test_a_refused_link_is_not_remembered() -> None:
+    """An event whose link the rules refuse stays unknown: each later one is derived
+    and recorded as a conflict again, as a rebuild records it."""
+    w = Warehouse.in_memory()
+    rules = IdentityRules.with_overrides({}, max_fanout=3)
+    append(w, [event("m1", {"unionid": "nA"}, user_id="uA")])
+    apply_new(w, rules)
+    for i in range(3):
+        append(w, [event(f"x{i}", {"unionid": "nB"}, user_id="uA")])  # a second unionid
+        apply_new(w, rules)
+    assert known(w) == 1  # only the first, accepted event's signature
+    incremental = snapshot(w)
+    assert len(incremental["conflicts"]) == 3
+    rebuild(w, rules)
+    assert snapshot(w) == incremental
 
 
 def test_deleting_a_person_forgets_known_events() -> None:

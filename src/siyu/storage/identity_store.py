@@ -79,6 +79,18 @@ def _insert_packs(rows_sql: str) -> str:
     )
 
 
+#: Whether a link row ``l`` changes nothing now, given its ids' ``identities`` rows
+#: ``ia`` and ``ib`` (`_IDLE_JOINS`).
+_IDLE: Final = (
+    f"coalesce(l.kind IN ('node', 'link') AND l.sub < {MAX_SUB} AND ia.person_id IS NOT NULL"
+    " AND (l.b_type IS NULL OR ib.person_id = ia.person_id), false)"
+)
+_IDLE_JOINS: Final = (
+    "LEFT JOIN identities ia ON ia.identity_type = l.a_type AND ia.identity_value = l.a_value"
+    " LEFT JOIN identities ib ON ib.identity_type = l.b_type AND ib.identity_value = l.b_value"
+)
+
+
 def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
     """``_id_new``: the rows of SELECTs of link rows, each marked ``idle`` or not.
 
@@ -90,13 +102,9 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_new AS
-        SELECT l.*, ia.node_order AS a_node, ib.node_order AS b_node,
-               coalesce(l.kind IN ('node', 'link') AND l.sub < {MAX_SUB}
-                        AND ia.person_id IS NOT NULL
-                        AND (l.b_type IS NULL OR ib.person_id = ia.person_id), false) AS idle
+        SELECT l.*, ia.node_order AS a_node, ib.node_order AS b_node, {_IDLE} AS idle
         FROM ({body}) l
-        LEFT JOIN identities ia ON ia.identity_type = l.a_type AND ia.identity_value = l.a_value
-        LEFT JOIN identities ib ON ib.identity_type = l.b_type AND ib.identity_value = l.b_value
+        {_IDLE_JOINS}
         """
     )
 
@@ -134,10 +142,11 @@ def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
     """Split pending events into known ones (``_id_hits``) and the rest (``_id_todo``).
 
     A known event has the signature of an event resolved before whose rows were all
-    idle, with nothing undone since (`forget_idle` runs on every replay): its rows are
-    that event's rows with its own ``seq``, ``ref`` and time, and idle again. So most
-    of a returning user's traffic skips deriving and classifying links, which was half
-    of an apply (`BENCHMARKS.md`, "With incremental identity resolution").
+    idle after its apply (`remember_idle`), with nothing undone since (`forget_idle`
+    runs on every replay): its rows are that event's rows with its own ``seq``, ``ref``
+    and time, and idle again. So most of a returning user's traffic skips deriving and
+    classifying links, which was half of an apply (`BENCHMARKS.md`, "With incremental
+    identity resolution").
     """
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_sig AS SELECT seq, event_id AS ref,"
@@ -154,21 +163,39 @@ def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def remember_idle(cur: duckdb.DuckDBPyConnection) -> None:
-    """Remember the signatures of this apply's events whose rows were all idle.
+def remember_idle(cur: duckdb.DuckDBPyConnection, *, replayed: bool) -> None:
+    """Remember the signatures of this apply's events whose rows are all idle now.
 
-    Only after an apply that replayed nothing: a replay can undo what made them idle.
+    Rows that were idle when staged, and rows that this apply made idle: a returning
+    user's second event is then already known, not only the third (a visitor's first
+    events found their ids and join them, and change nothing when seen again). Rows the
+    rules refused (a conflict) stay not idle, so such events are derived every time.
+    After a replay (``replayed``), which forgot every known signature because it may
+    undo links, each row is checked again against the graph it left.
     """
     if _scalar(cur, "SELECT count(*) FROM identity_link_known") > _KNOWN_LIMIT:
         forget_idle(cur)
+    # Rows idle when staged stay idle unless a replay undid something.
+    kept = (
+        ""
+        if replayed
+        else "SELECT seq, sub, a_node, b_node, idle FROM _id_new"
+        + (" WHERE origin = 'event' AND idle UNION ALL ")
+    )
+    recheck = "" if replayed else " AND NOT l.idle"
     cur.execute(
-        """
+        f"""
         INSERT INTO identity_link_known
         SELECT sig, any_value(sub), any_value(a_node), any_value(b_node) FROM (
             SELECT s.sig, list(n.sub ORDER BY n.sub) AS sub,
                    list(n.a_node ORDER BY n.sub) AS a_node, list(n.b_node ORDER BY n.sub) AS b_node
-            FROM _id_new n JOIN _id_sig s ON s.seq = n.seq
-            WHERE n.origin = 'event'
+            FROM (
+                {kept}
+                SELECT l.seq, l.sub, ia.node_order AS a_node, ib.node_order AS b_node,
+                       {_IDLE} AS idle
+                FROM _id_new l {_IDLE_JOINS}
+                WHERE l.origin = 'event'{recheck}
+            ) n JOIN _id_sig s ON s.seq = n.seq
             GROUP BY s.seq, s.sig HAVING bool_and(n.idle)
         ) t
         WHERE sig NOT IN (SELECT sig FROM identity_link_known)
@@ -247,11 +274,14 @@ def attach_actors(
         if staged
         else ""
     )
+    # In ``seq`` order: DuckDB's UPDATE joins these rows to ``events`` in the order they
+    # come, and updating rows in scattered order cost 0.7 s per 100,000 against 0.04 s
+    # in table order (a throwaway timing on this machine; most of an apply's CPU before).
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_actors AS"
         f" SELECT l.seq, i.node_order FROM {source} l JOIN identities i"
         " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
-        f" WHERE l.kind = 'node'{since}{known}"
+        f" WHERE l.kind = 'node'{since}{known} ORDER BY seq"
     )
     for table in ("events", "orders"):
         if min_seq is None:
