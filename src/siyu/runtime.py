@@ -56,10 +56,15 @@ class Runtime:
             AnswerCache(max_seconds=settings.analytics_cache_seconds),
         )
 
+    @property
+    def resolves_identities(self) -> bool:
+        """Whether this process runs the background identity resolver."""
+        return self.settings.identity_resolve_interval > 0
+
     def start(self) -> None:
         self.collector.start()
         self.parsers.start()
-        if self.settings.identity_resolve_interval > 0:
+        if self.resolves_identities:
             self.resolver.start()
 
     def stop(self) -> None:

@@ -35,6 +35,8 @@ def test_sign_in_and_open_every_page(browser: Any, console: Console) -> None:
     for name, (path, text) in PAGES.items():
         page.goto(f"{console.url}{path}")
         page.get_by_text(text).first.wait_for()
+        if name == "sources":  # whether new records become persons, and how soon
+            page.get_by_text("身份识别").first.wait_for()
         if name == "overview":
             page.locator("canvas").first.wait_for()
             page.wait_for_timeout(1500)  # let the charts finish their animation

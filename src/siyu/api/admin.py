@@ -76,6 +76,7 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
             ),
             "per_minute": [{"minute": m * 60, "events": n} for m, n in stats.per_minute],
         }
+        result["identity"]["resolver"] = runtime.resolver.report(runtime.resolves_identities)
         return result
 
     @api.get("/sources")

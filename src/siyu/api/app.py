@@ -48,11 +48,9 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, object]:
-        """Up; ``identity`` says whether resolution is ``ready``, ``starting`` or ``off``."""
-        if runtime.settings.identity_resolve_interval <= 0:
-            identity = "off"
-        else:
-            identity = "ready" if runtime.resolver.ready.is_set() else "starting"
+        """Up; ``identity`` says whether resolution is ``ready``, ``starting``,
+        ``failing`` or ``off`` (details in ``/admin/v1/status``)."""
+        identity = runtime.resolver.report(runtime.resolves_identities)["state"]
         return {"status": "ok", "version": __version__, "identity": identity}
 
     app.include_router(segment.router(runtime))

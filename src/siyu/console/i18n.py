@@ -86,6 +86,21 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "events_per_minute": ("每分钟事件数", "Events per minute"),
     "quarantine": ("隔离区(被拒记录)", "Quarantine (rejected records)"),
     "imports": ("导入记录", "Imports"),
+    "identity_resolution": ("身份识别", "Identity resolution"),
+    "resolver_off": (
+        "本进程未运行身份识别(SIYU_IDENTITY_RESOLVE_INTERVAL=0);新用户在下次 siyu run 时合并。",
+        "Not running in this process (SIYU_IDENTITY_RESOLVE_INTERVAL=0); "
+        "new persons are resolved on the next `siyu run`.",
+    ),
+    "resolver_starting": ("启动中…", "Starting…"),
+    "resolver_ready": (
+        "运行中:约每 {wait} 秒合并一次新数据,待处理 {pending} 条",
+        "Running: new records resolved about every {wait} s, {pending} pending",
+    ),
+    "resolver_failing": (
+        "身份识别出错,新用户暂不合并:{error}",
+        "Identity resolution is failing; new persons wait until it is fixed: {error}",
+    ),
     "reason": ("原因", "Reason"),
     "count": ("数量", "Count"),
     "events_total": ("事件总数", "Events"),

@@ -72,6 +72,44 @@ class Resolver:
         #: Set once the one-off start-up work is done (`siyu.identity.graph.warm`).
         self.ready = threading.Event()
 
+    def report(self, running: bool) -> dict[str, object]:
+        """What an operator needs to know about this resolver, JSON-ready.
+
+        ``state``: ``off`` (not running here), ``starting`` (warming up), ``failing`` (the
+        last apply raised: ``last_error`` says why, and new persons wait until it is
+        fixed) or ``ready``. ``next_apply_in_s`` is the current wait between applies:
+        above the interval, the resolver is pacing itself under load.
+        """
+        with self.stats.lock:
+            stats = ResolverStats(
+                self.stats.applies,
+                self.stats.links,
+                self.stats.merges,
+                self.stats.conflicts,
+                self.stats.seconds,
+                self.stats.last_error,
+                self.stats.last_apply_at,
+            )
+        if not running:
+            state = "off"
+        elif not self.ready.is_set():
+            state = "starting"
+        else:
+            state = "failing" if stats.last_error else "ready"
+        return {
+            "state": state,
+            "interval_s": self.interval,
+            "next_apply_in_s": round(self.wait, 2) if running else None,
+            "applies": stats.applies,
+            "merges": stats.merges,
+            "conflicts": stats.conflicts,
+            "apply_seconds_total": round(stats.seconds, 3),
+            "seconds_since_last_apply": (
+                round(time.time() - stats.last_apply_at, 1) if stats.last_apply_at else None
+            ),
+            "last_error": stats.last_error,
+        }
+
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()

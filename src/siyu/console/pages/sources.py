@@ -25,6 +25,7 @@ def load(reveal: bool) -> dict[str, Any]:
         "quarantined": stats.quarantined,
         "per_minute": list(stats.per_minute),
     }
+    status["identity"]["resolver"] = runtime.resolver.report(runtime.resolves_identities)
     return status
 
 
@@ -45,6 +46,7 @@ async def sources(page: Page) -> None:
             with ui.card().classes("p-4").mark(f"source-{key}"):
                 ui.label(t(key)).classes("text-slate-500 text-sm")
                 ui.label(value).classes("text-xl font-semibold")
+    _resolver_card(page, status["identity"])
     with ui.card().classes("w-full p-4").mark("write-keys"):
         ui.label(t("write_keys")).classes("font-semibold")
         columns = [
@@ -98,3 +100,24 @@ async def sources(page: Page) -> None:
             {"name": k, "label": k, "field": k, "align": "left"} for k in (rows[0] if rows else {})
         ]
         ui.table(columns=columns, rows=rows).classes("w-full")
+
+
+def _resolver_card(page: Page, identity: dict[str, Any]) -> None:
+    """Whether new records become persons, how soon, and what to fix when they do not."""
+    t, f = page.texts, page.formats
+    resolver = identity["resolver"]
+    state = resolver["state"]
+    if state == "ready":
+        text = t(
+            "resolver_ready",
+            wait=f"{resolver['next_apply_in_s']:g}",
+            pending=f.number(identity["pending_records"]),
+        )
+    elif state == "failing":
+        text = t("resolver_failing", error=resolver["last_error"])
+    else:
+        text = t(f"resolver_{state}")
+    colour = "text-red-600" if state == "failing" else "text-slate-500"
+    with ui.card().classes("w-full p-4").mark("identity-resolution"):
+        ui.label(t("identity_resolution")).classes("font-semibold")
+        ui.label(text).classes(f"text-sm {colour}").mark(f"resolver-{state}")
