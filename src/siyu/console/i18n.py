@@ -88,9 +88,11 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "imports": ("导入记录", "Imports"),
     "identity_resolution": ("身份识别", "Identity resolution"),
     "resolver_off": (
-        "本进程未运行身份识别(SIYU_IDENTITY_RESOLVE_INTERVAL=0);新用户在下次 siyu run 时合并。",
-        "Not running in this process (SIYU_IDENTITY_RESOLVE_INTERVAL=0); "
-        "new persons are resolved on the next `siyu run`.",
+        "本进程未运行身份识别(SIYU_IDENTITY_RESOLVE_INTERVAL=0):新数据在执行 siyu persons"
+        " 或 siyu identity 命令时才合并;把该值设为 1 即可自动合并。",
+        "Not running in this process (SIYU_IDENTITY_RESOLVE_INTERVAL=0): new records are "
+        "resolved only when a `siyu persons` or `siyu identity` command runs; set it to 1 "
+        "to resolve them as they arrive.",
     ),
     "resolver_starting": ("启动中…", "Starting…"),
     "resolver_ready": (

@@ -103,7 +103,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
         else:
             stats = _apply_fast(cur, rules, done + 1, started)
         store.attach_actors(cur, done + 1, staged=True)
-        store.remember_idle(cur, replayed=stats.replayed)
+        store.remember_idle(cur)
         store.unstage_known(cur)
         cur.execute("DROP TABLE _id_new")
         store.set_state(cur, WATERMARK, str(latest))

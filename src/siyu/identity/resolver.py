@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from siyu.identity.rules import IdentityRules
 from siyu.storage.warehouse import Warehouse
@@ -81,15 +81,7 @@ class Resolver:
         above the interval, the resolver is pacing itself under load.
         """
         with self.stats.lock:
-            stats = ResolverStats(
-                self.stats.applies,
-                self.stats.links,
-                self.stats.merges,
-                self.stats.conflicts,
-                self.stats.seconds,
-                self.stats.last_error,
-                self.stats.last_apply_at,
-            )
+            stats = replace(self.stats)  # a consistent copy
         if not running:
             state = "off"
         elif not self.ready.is_set():

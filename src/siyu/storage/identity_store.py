@@ -163,15 +163,14 @@ def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def remember_idle(cur: duckdb.DuckDBPyConnection, *, replayed: bool) -> None:
+def remember_idle(cur: duckdb.DuckDBPyConnection) -> None:
     """Remember the signatures of this apply's events whose rows are all idle now.
 
-    Rows that were idle when staged, and rows that this apply made idle: a returning
-    user's second event is then already known, not only the third (a visitor's first
-    events found their ids and join them, and change nothing when seen again). Rows the
-    rules refused (a conflict) stay not idle, so such events are derived every time.
-    After a replay (``replayed``), which forgot every known signature because it may
-    undo links, each row is checked again against the graph it left.
+    Checked against the graph the apply left, so rows this apply made idle count: a
+    returning user's second event is then already known, not only the third (a
+    visitor's first events found their ids and join them, and change nothing when seen
+    again). Rows the rules refused (a conflict) stay not idle, so such events are
+    derived every time. A replay forgets every known signature first (`forget_idle`).
     """
     if _scalar(cur, "SELECT count(*) FROM identity_link_known") > _KNOWN_LIMIT:
         forget_idle(cur)
@@ -182,26 +181,17 @@ def remember_idle(cur: duckdb.DuckDBPyConnection, *, replayed: bool) -> None:
         " SEMI JOIN _id_todo t ON t.seq = s.seq"
         " WHERE s.sig NOT IN (SELECT sig FROM identity_link_known) GROUP BY s.sig"
     )
-    # Rows idle when staged stay idle unless a replay undid something.
-    kept = (
-        ""
-        if replayed
-        else "SELECT seq, sub, a_node, b_node, idle FROM _id_new l SEMI JOIN _id_pick p"
-        " ON p.seq = l.seq WHERE origin = 'event' AND idle UNION ALL "
-    )
-    recheck = "" if replayed else " AND NOT l.idle"
     cur.execute(
         f"""
         INSERT INTO identity_link_known
         SELECT s.sig, list(n.sub ORDER BY n.sub), list(n.a_node ORDER BY n.sub),
                list(n.b_node ORDER BY n.sub)
         FROM (
-            {kept}
             SELECT l.seq, l.sub, ia.node_order AS a_node, ib.node_order AS b_node,
                    {_IDLE} AS idle
             FROM (SELECT * FROM _id_new l SEMI JOIN _id_pick p ON p.seq = l.seq) l
             {_IDLE_JOINS}
-            WHERE l.origin = 'event'{recheck}
+            WHERE l.origin = 'event'
         ) n JOIN _id_sig s ON s.seq = n.seq
         GROUP BY s.seq, s.sig HAVING bool_and(n.idle)
         """
