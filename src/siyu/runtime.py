@@ -37,6 +37,8 @@ class Runtime:
             wh,
             max_group_events=settings.max_group_events,
             max_pending=settings.max_pending_events,
+            linger_s=settings.collector_linger_ms / 1000,
+            linger_events=settings.collector_linger_events,
         )
         rules = rules_from_settings(settings)
         return cls(

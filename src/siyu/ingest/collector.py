@@ -70,12 +70,20 @@ class Collector:
     """The writer thread and its queue."""
 
     def __init__(
-        self, warehouse: Warehouse, *, max_group_events: int = 50_000, max_pending: int = 500_000
+        self,
+        warehouse: Warehouse,
+        *,
+        max_group_events: int = 50_000,
+        max_pending: int = 500_000,
+        linger_s: float = 0.1,
+        linger_events: int = 3_000,
     ) -> None:
         self._warehouse = warehouse
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._max_group = max_group_events
         self._max_pending = max_pending
+        self._linger = linger_s
+        self._linger_events = linger_events
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -133,24 +141,27 @@ class Collector:
     # -- the writer -------------------------------------------------------------------
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
+        busy = False
+        while True:
             first = self._queue.get()
             if first is None:
                 break
-            group = [first]
-            size = first.events.num_rows
-            while size < self._max_group:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                group.append(nxt)
-                size += nxt.events.num_rows
+            # Under concurrent load (the last group held several requests) wait up to
+            # `linger_s` for `linger_events` to gather. A transaction has a fixed cost of
+            # ~8 ms of CPU here (statement set-up, the index check, the commit): without
+            # the wait, groups under load held ~700 events and the writer spent over half
+            # its time on that cost (BENCHMARKS.md). A lone client is never delayed.
+            group, stopping = gather(
+                self._queue,
+                first,
+                max_events=self._max_group,
+                linger_s=self._linger if busy else 0.0,
+                linger_events=self._linger_events,
+            )
+            busy = len(group) > 1
             self._commit(group)
+            if stopping:
+                break
 
     def _commit(self, group: list[_Submission]) -> None:
         try:
@@ -205,6 +216,36 @@ class Collector:
     def _release(self, submission: _Submission) -> None:
         with self._pending_lock:
             self._pending -= submission.events.num_rows + len(submission.rejections)
+
+
+def gather(
+    pending: queue.SimpleQueue[_Submission | None],
+    first: _Submission,
+    *,
+    max_events: int,
+    linger_s: float = 0.0,
+    linger_events: int = 0,
+) -> tuple[list[_Submission], bool]:
+    """``first`` and what follows it in ``pending`` for one commit, and whether the
+    stop sentinel was met.
+
+    Takes what is queued, up to ``max_events``; while the group holds fewer than
+    ``linger_events``, waits up to ``linger_s`` (from now) for more.
+    """
+    group = [first]
+    size = first.events.num_rows
+    deadline = time.monotonic() + linger_s
+    while size < max_events:
+        wait = deadline - time.monotonic() if size < linger_events else 0.0
+        try:
+            nxt = pending.get(timeout=wait) if wait > 0 else pending.get_nowait()
+        except queue.Empty:
+            break
+        if nxt is None:
+            return group, True
+        group.append(nxt)
+        size += nxt.events.num_rows
+    return group, False
 
 
 def quarantine_table(rows: list[tuple[str | None, str, Rejection]]) -> pa.Table | None:

@@ -10,6 +10,7 @@ UTC (cheap to build into Arrow columns); JSON columns are text so every backend 
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -135,6 +136,11 @@ EVENT_SCHEMA: Final = pa.schema(
 )
 
 
+#: The plain (non-map) columns, and a getter returning them as a tuple in that order.
+_PLAIN: Final = tuple(f.name for f in EVENT_SCHEMA if f.name != "identities")
+_ROW: Final = operator.attrgetter(*_PLAIN)
+
+
 def records_to_arrow(records: list[EventRecord]) -> pa.Table:
     """Columns of ``records`` as an Arrow table in ``EVENT_SCHEMA`` order.
 
@@ -153,10 +159,12 @@ def records_to_arrow(records: list[EventRecord]) -> pa.Table:
     identities = pa.MapArray.from_arrays(
         pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(values, pa.string())
     )
-    columns = [
-        identities
-        if f.name == "identities"
-        else pa.array([getattr(r, f.name) for r in records], type=f.type)
-        for f in EVENT_SCHEMA
-    ]
+    # One C-level getter per record, transposed by zip: a list comprehension of getattr
+    # per column took half of this function's time on 100-record requests.
+    rows = zip(*map(_ROW, records), strict=True) if records else iter([[]] * len(_PLAIN))
+    plain = {
+        name: pa.array(values, type=EVENT_SCHEMA.field(name).type)
+        for name, values in zip(_PLAIN, rows, strict=True)
+    }
+    columns = [identities if f.name == "identities" else plain[f.name] for f in EVENT_SCHEMA]
     return pa.table(columns, schema=EVENT_SCHEMA)

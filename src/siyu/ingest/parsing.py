@@ -32,6 +32,19 @@ class Parsed:
     events: pa.Table
     rejections: list[Rejection]
 
+    def __reduce__(self) -> tuple[Callable[..., Parsed], tuple[Any, ...]]:
+        # Crossing from a parser process, the table travels as one Arrow IPC stream:
+        # pickling a 100-row table column by column cost 160 µs to write and 93 µs to
+        # read; the stream costs 22 and 19.
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, self.events.schema) as writer:
+            writer.write_table(self.events)
+        return _parsed_from_ipc, (self.source, sink.getvalue(), self.rejections)
+
+
+def _parsed_from_ipc(source: Source, stream: pa.Buffer, rejections: list[Rejection]) -> Parsed:
+    return Parsed(source, pa.ipc.open_stream(stream).read_all(), rejections)
+
 
 def _warm_up() -> None:
     """Import the parsers once per worker, before the first request needs them."""
