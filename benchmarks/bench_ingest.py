@@ -14,6 +14,11 @@ parser processes, from the moment it is idle and ready until it is idle again af
 load, so resolving what was still pending counts). The run checks every event ended up
 with a person.
 
+Traffic: ``--members`` members with two devices and a unionid each, every event from one
+member-device pair (one in 100 from one of 7 shared shop tablets). With the default
+50,000 members and 300,000 events each pair comes three times, so one event in three
+founds new ids; fewer members make the traffic more of returning users.
+
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
 """
 
@@ -38,24 +43,28 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_bodies(write_key: str, events: int, batch: int, seed: str) -> list[bytes]:
+def make_bodies(
+    write_key: str, events: int, batch: int, seed: str, members: int = 50_000
+) -> list[bytes]:
+    """Segment batch bodies: ``members`` members with two devices each, each pair seen
+    ``events / (2 * members)`` times (the first sighting founds its ids)."""
     bodies = []
     for start in range(0, events, batch):
         items = [
             {
                 "type": "track",
                 "event": ("view_item", "add_to_cart", "checkout", "order_paid")[i % 4],
-                "userId": f"member-{i % 50_000}",
+                "userId": f"member-{i % members}",
                 # Two devices per member; one event in 100 from a shop's shared tablet.
                 "anonymousId": (
-                    f"tablet-{i % 7}" if i % 100 == 0 else f"anon-{i % 50_000}-{i // 50_000 % 2}"
+                    f"tablet-{i % 7}" if i % 100 == 0 else f"anon-{i % members}-{i // members % 2}"
                 ),
                 "messageId": f"{seed}-{i}",
                 "timestamp": "2026-11-20T10:00:00.000Z",
                 "properties": {"sku": f"book-{i % 997}", "price_fen": 3900 + i % 5000},
                 "context": {
                     "library": {"name": "analytics-python", "version": "2.4.0"},
-                    "traits": {"unionid": f"oUnion{i % 50_000}"},
+                    "traits": {"unionid": f"oUnion{i % members}"},
                 },
             }
             for i in range(start, min(start + batch, events))
@@ -137,7 +146,9 @@ def settled_cpu(root: int, quiet: float = 0.05, every: float = 1.0, limit: float
     raise SystemExit(f"the server did not go idle within {limit:.0f} s of the load ending")
 
 
-def run_http(events: int, batch: int, connections: int, resolve: bool) -> dict[str, float]:
+def run_http(
+    events: int, batch: int, connections: int, resolve: bool, members: int = 50_000
+) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     env = {
         **os.environ,
@@ -177,7 +188,7 @@ def run_http(events: int, batch: int, connections: int, resolve: bool) -> dict[s
             except OSError:
                 pass
             time.sleep(0.1)
-        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8])
+        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members)
         cpu_before = settled_cpu(server.pid)
         queue: mp.Queue = mp.Queue()
         proc = mp.Process(target=load_process, args=(port, bodies, connections, queue))
@@ -208,7 +219,7 @@ def run_http(events: int, batch: int, connections: int, resolve: bool) -> dict[s
     }
 
 
-def run_raw(events: int, batch: int, key: str) -> dict[str, float]:
+def run_raw(events: int, batch: int, key: str, members: int = 50_000) -> dict[str, float]:
     """DuckDB's own append rate for the same records, parsed outside the timing."""
     from siyu.config import Settings
     from siyu.ingest import segment
@@ -218,7 +229,7 @@ def run_raw(events: int, batch: int, key: str) -> dict[str, float]:
 
     source = Source("bench", "bench", key, "server", None, None, None)  # type: ignore[arg-type]
     records = []
-    for body in make_bodies(key, events, batch, uuid.uuid4().hex[:8]):
+    for body in make_bodies(key, events, batch, uuid.uuid4().hex[:8], members):
         parsed, _ = segment.parse(orjson.loads(body), "batch", source, 1_763_600_000_000_000)
         records.extend(parsed)
     home = Path(tempfile.mkdtemp(prefix="siyu-raw-"))
@@ -239,6 +250,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
+    # 50,000 members (100,000 member-device pairs): one event in three from 300,000 is a
+    # first sighting. Fewer members: more returning traffic, as in a mature account.
+    parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--identity", choices=("off", "on", "both"), default="both")
     args = parser.parse_args()
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.identity]
@@ -251,13 +265,13 @@ def main() -> None:
         # Alternate which mode goes first, so a drift in the host's speed during a run
         # does not always favour the same one.
         for resolve in modes if run % 2 == 0 else modes[::-1]:
-            h = run_http(args.events, args.batch, args.connections, resolve)
+            h = run_http(args.events, args.batch, args.connections, resolve, args.members)
             if h["stored"] != args.events or h["accepted"] != args.events:
                 raise SystemExit(f"lost events: {h}")
             got[resolve] = h
             rates[resolve].append(h["events_per_s"])
             cpu[resolve].append(h["cpu_us_per_event"])
-        r = run_raw(args.events, args.batch, next(iter(got.values()))["key"])
+        r = run_raw(args.events, args.batch, next(iter(got.values()))["key"], args.members)
         raw_rates.append(r["events_per_s"])
         line: dict[str, object] = {"run": len(raw_rates)}
         for resolve, h in got.items():
@@ -280,6 +294,7 @@ def main() -> None:
         "events": args.events,
         "batch": args.batch,
         "connections": args.connections,
+        "members": args.members,
         "runs": args.runs,
     }
     for resolve in modes:

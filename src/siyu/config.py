@@ -37,13 +37,13 @@ class Settings(BaseSettings):
         default=50_000, ge=1, description="most events the collector commits in one transaction"
     )
     collector_linger_ms: float = Field(
-        default=100,
+        default=50,
         ge=0,
         le=5_000,
         description="under concurrent load, how long the collector waits to fill a commit",
     )
     collector_linger_events: int = Field(
-        default=3_000, ge=1, description="events that end the collector's wait for a commit"
+        default=1_500, ge=1, description="events that end the collector's wait for a commit"
     )
     parse_workers: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),

@@ -52,6 +52,28 @@ def test_batch_merges_context_and_corrects_skew() -> None:
     assert record.event_id.startswith("h:")
 
 
+def test_a_bad_batch_sent_at_rejects_only_messages_that_rely_on_it() -> None:
+    payload = {
+        "sentAt": "yesterday-ish",
+        "batch": [
+            {"type": "track", "event": "a", "userId": "u1", "timestamp": iso(NOW)},
+            {
+                "type": "track",
+                "event": "b",
+                "userId": "u2",
+                "timestamp": iso(NOW - 5_000_000),
+                "sentAt": iso(NOW),
+            },
+        ],
+    }
+    records, rejections = segment.parse(payload, "batch", SOURCE, NOW)
+    assert [r.event for r in records] == ["b"]
+    assert records[0].event_time == NOW - 5_000_000
+    (rejection,) = rejections
+    assert rejection.index == 0
+    assert "sentAt" in rejection.reason and "ISO-8601" in rejection.reason
+
+
 def test_single_call_routes_set_type_and_fixed_names() -> None:
     (page,), _ = segment.parse({"anonymousId": "a", "name": "Home"}, "page", SOURCE, NOW)
     assert (page.type, page.event, orjson.loads(page.properties)) == (

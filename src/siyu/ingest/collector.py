@@ -75,8 +75,8 @@ class Collector:
         *,
         max_group_events: int = 50_000,
         max_pending: int = 500_000,
-        linger_s: float = 0.1,
-        linger_events: int = 3_000,
+        linger_s: float = 0.05,
+        linger_events: int = 1_500,
     ) -> None:
         self._warehouse = warehouse
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
