@@ -49,7 +49,10 @@ METHODS: Final = frozenset({"code", "autotrack", "server", "import"})
 PROTOCOLS: Final = frozenset({"segment", "sensors", "posthog", "wechat", "import", "demo"})
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of its 20 fields through object.__setattr__,
+# 2.5 µs per record against 0.6 µs, a tenth of parsing a Segment message. Records are
+# built once by a parser and only read afterwards; nothing hashes them.
+@dataclass(slots=True)
 class EventRecord:
     """One canonical event; see docs/events.md for the meaning of every field."""
 
