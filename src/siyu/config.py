@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8421, ge=0, le=65535)
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = Field(default=2, ge=1)
+    duckdb_checkpoint_threshold: str = Field(
+        default="256MB",
+        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
+        description=(
+            "write-ahead log size at which DuckDB checkpoints during a commit (e.g. 256MB);"
+            " the collector checkpoints earlier whenever it is idle"
+        ),
+    )
+    checkpoint_idle_ms: float = Field(
+        default=1_000,
+        ge=10,
+        le=600_000,
+        description="how long the collector must be idle before it checkpoints what it wrote",
+    )
     max_group_events: int = Field(
         default=50_000, ge=1, description="most events the collector commits in one transaction"
     )

@@ -39,6 +39,7 @@ class Runtime:
             max_pending=settings.max_pending_events,
             linger_s=settings.collector_linger_ms / 1000,
             linger_events=settings.collector_linger_events,
+            checkpoint_idle_s=settings.checkpoint_idle_ms / 1000,
         )
         rules = rules_from_settings(settings)
         return cls(

@@ -117,3 +117,51 @@ def test_concurrent_submissions_share_commits_and_all_are_durable(
         collector.stop()
     count = warehouse.cursor().execute("SELECT count(*) FROM events").fetchone()
     assert count == (2_000,)
+
+
+def _wal_bytes(warehouse: Warehouse) -> int:
+    assert warehouse.path is not None
+    wal = warehouse.path.with_name(warehouse.path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_an_idle_writer_checkpoints_what_it_wrote(warehouse: Warehouse) -> None:
+    collector = Collector(warehouse, checkpoint_idle_s=0.2)
+    collector.start()
+    try:
+        time.sleep(0.5)
+        assert collector.stats.checkpoints == 0  # nothing written, nothing to checkpoint
+        sub = _submission("idle")
+        collector.submit_nowait(sub.events, [], source_id="src", protocol="segment").result(30)
+        assert _wal_bytes(warehouse) > 0  # committed: durable in the log
+        deadline = time.monotonic() + 30
+        while collector.stats.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert collector.stats.checkpoints == 1
+        assert _wal_bytes(warehouse) == 0  # now in the database file
+        time.sleep(0.5)
+        assert collector.stats.checkpoints == 1  # once per stretch of writes
+    finally:
+        collector.stop()
+    count = warehouse.cursor().execute("SELECT count(*) FROM events").fetchone()
+    assert count == (100,)
+
+
+def test_a_busy_writer_does_not_checkpoint(warehouse: Warehouse) -> None:
+    collector = Collector(warehouse, checkpoint_idle_s=5)
+    collector.start()
+    try:
+        for i in range(10):
+            sub = _submission(f"busy{i}")
+            collector.submit_nowait(sub.events, [], source_id="src", protocol="segment").result(30)
+            time.sleep(0.05)
+        assert collector.stats.checkpoints == 0
+        assert _wal_bytes(warehouse) > 0
+    finally:
+        collector.stop()
+
+
+def test_the_checkpoint_threshold_must_be_a_size() -> None:
+    assert Settings(duckdb_checkpoint_threshold="1GB").duckdb_checkpoint_threshold == "1GB"
+    with pytest.raises(ValueError, match="duckdb_checkpoint_threshold"):
+        Settings(duckdb_checkpoint_threshold="lots")

@@ -71,6 +71,9 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
             "quarantined": stats.quarantined,
             "commits": stats.commits,
             "failed_commits": stats.failed_commits,
+            "checkpoints": stats.checkpoints,
+            "checkpoint_seconds": round(stats.checkpoint_seconds, 3),
+            "failed_checkpoints": stats.failed_checkpoints,
             "seconds_since_last_commit": (
                 round(time.time() - stats.last_commit_at, 1) if stats.last_commit_at else None
             ),

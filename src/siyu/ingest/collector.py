@@ -4,6 +4,10 @@ Request handlers parse and validate, then `Collector.submit` hands the records t
 writer thread and awaits the commit. While the writer commits, new submissions queue up;
 the next transaction takes them all. So every acknowledgement follows a commit, the event
 loop never waits on the database, and commits stay few under a burst.
+
+Once the writer has been idle for a moment it checkpoints what it wrote
+(`Warehouse.checkpoint`): left to DuckDB, a checkpoint runs inside whichever commit fills
+the log, and every commit of that moment waits for it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class CollectorStats:
     commits: int = 0
     failed_commits: int = 0
     last_commit_at: float | None = None
+    checkpoints: int = 0
+    checkpoint_seconds: float = 0.0
+    failed_checkpoints: int = 0
     per_minute: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=60))
 
     def count_minute(self, inserted: int) -> None:
@@ -77,6 +84,7 @@ class Collector:
         max_pending: int = 500_000,
         linger_s: float = 0.05,
         linger_events: int = 1_500,
+        checkpoint_idle_s: float = 1.0,
     ) -> None:
         self._warehouse = warehouse
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
@@ -84,6 +92,7 @@ class Collector:
         self._max_pending = max_pending
         self._linger = linger_s
         self._linger_events = linger_events
+        self._checkpoint_idle = checkpoint_idle_s
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -142,8 +151,13 @@ class Collector:
 
     def _run(self) -> None:
         busy = False
+        written = False  # committed since the last checkpoint
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self._checkpoint_idle if written else None)
+            except queue.Empty:
+                written = not self._checkpoint()
+                continue
             if first is None:
                 break
             # Under concurrent load (the last group held several requests) wait up to
@@ -160,8 +174,22 @@ class Collector:
             )
             busy = len(group) > 1
             self._commit(group)
+            written = True
             if stopping:
                 break
+
+    def _checkpoint(self) -> bool:
+        """Checkpoint now; False (logged, retried at the next idle moment) if it failed."""
+        started = time.perf_counter()
+        try:
+            self._warehouse.checkpoint()
+        except Exception:
+            log.exception("checkpoint failed; retrying when next idle")
+            self.stats.failed_checkpoints += 1
+            return False
+        self.stats.checkpoints += 1
+        self.stats.checkpoint_seconds += time.perf_counter() - started
+        return True
 
     def _commit(self, group: list[_Submission]) -> None:
         try:

@@ -204,6 +204,11 @@ class Warehouse:
             "memory_limit": settings.duckdb_memory_limit,
             "threads": settings.duckdb_threads,
             "preserve_insertion_order": False,
+            # DuckDB checkpoints inside whichever commit takes the log past this size; a
+            # checkpoint costs about the same whether the log holds 16 MB or 120 MB
+            # (BENCHMARKS.md), so a bigger log means fewer of them, and the collector
+            # checkpoints before this whenever it is idle (`Warehouse.checkpoint`).
+            "checkpoint_threshold": settings.duckdb_checkpoint_threshold,
         }
         try:
             con = duckdb.connect(str(path), read_only=read_only, config=config)
@@ -244,6 +249,19 @@ class Warehouse:
             if not self.read_only:
                 self._con.execute("CHECKPOINT")
             self._con.close()
+
+    def checkpoint(self) -> None:
+        """Write what the log holds into the database file (DuckDB's ``CHECKPOINT``).
+
+        Commits of this process wait while it runs; the collector calls it when idle so
+        that no commit under load has to.
+        """
+        if self.read_only or self.path is None:
+            return
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self.cursor()
+            self._writer.execute("CHECKPOINT")
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
