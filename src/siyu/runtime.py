@@ -55,6 +55,7 @@ class Runtime:
                 settings.identity_resolve_interval or 1.0,
                 share=settings.identity_resolve_share,
                 max_wait=settings.identity_resolve_max_wait,
+                idle=collector.idle_seconds,
             ),
             AnswerCache(max_seconds=settings.analytics_cache_seconds),
         )

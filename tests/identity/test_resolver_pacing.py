@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from siyu.config import Settings
-from siyu.identity.resolver import next_wait
+from siyu.identity.resolver import Resolver, next_wait
+from siyu.identity.rules import rules_from_settings
 from siyu.runtime import Runtime
 from siyu.storage import Warehouse
 
@@ -69,3 +72,25 @@ def test_settings_reach_the_resolver() -> None:
 def test_bad_pacing_settings_are_refused(field: str, value: float) -> None:
     with pytest.raises(ValidationError, match=field):
         Settings(**{field: value})
+
+
+def _resolver(idle: float) -> Resolver:
+    return Resolver(
+        Warehouse.in_memory(), rules_from_settings(Settings()), interval=0.05, idle=lambda: idle
+    )
+
+
+def test_a_paced_wait_ends_once_ingestion_is_quiet() -> None:
+    resolver = _resolver(idle=10.0)  # nothing committed for 10 s
+    resolver.wait = 30.0  # what a long apply under load left
+    started = time.monotonic()
+    assert resolver.pause() is False  # apply now, not in 30 s
+    assert time.monotonic() - started < 5
+
+
+def test_a_paced_wait_holds_while_ingestion_is_busy() -> None:
+    resolver = _resolver(idle=0.0)  # committing right now
+    resolver.wait = 0.4
+    started = time.monotonic()
+    assert resolver.pause() is False
+    assert time.monotonic() - started >= 0.4

@@ -112,6 +112,11 @@ class Collector:
             self._thread.join()
             self._thread = None
 
+    def idle_seconds(self) -> float:
+        """Seconds since the last commit (infinite before the first)."""
+        last = self.stats.last_commit_at
+        return float("inf") if last is None else max(0.0, time.time() - last)
+
     # -- submitting -------------------------------------------------------------------
 
     def submit_nowait(
