@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import zoneinfo
 from pathlib import Path
 
@@ -35,7 +36,6 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(default=2, ge=1)
     duckdb_checkpoint_threshold: str = Field(
         default="256MB",
-        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
         description=(
             "write-ahead log size at which DuckDB checkpoints during a commit (e.g. 256MB);"
             " the collector checkpoints earlier whenever it is idle"
@@ -155,6 +155,13 @@ class Settings(BaseSettings):
     login_lock_minutes: float = Field(
         default=15, gt=0, description="minutes a user stays locked after too many failures"
     )
+
+    @field_validator("duckdb_checkpoint_threshold")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)", value.strip()):
+            raise ValueError(f"{value!r} is not a size; write it like 256MB or 1GB")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
