@@ -136,6 +136,20 @@ def test_bulk_loader_dedups_and_rebuilds_the_index(monkeypatch: pytest.MonkeyPat
     assert ("events_event_key",) in indexes
 
 
+def test_a_bulk_load_without_repeats_keeps_every_row_and_the_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("siyu.storage.warehouse.BULK_MIN_ROWS", 2)
+    wh = Warehouse.in_memory()
+    with wh.event_loader(expected_rows=4) as load:
+        load.append(records_to_arrow([_event("a"), _event("b")]))
+        load.append(records_to_arrow([_event("c"), _event("d")]))
+    assert (load.appended, load.inserted) == (4, 4)
+    assert wh.append_events(records_to_arrow([_event("d"), _event("e")])).duplicates == 1
+    ids = wh.cursor().execute("SELECT event_id FROM events ORDER BY seq").fetchall()
+    assert [r[0] for r in ids] == ["a", "b", "c", "d", "e"]
+
+
 def test_a_failed_bulk_load_rolls_back_and_keeps_the_index(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
