@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import hypothesis.strategies as st
+import phonenumbers
 import pyarrow as pa
 import pytest
 from hypothesis import given
@@ -44,6 +45,24 @@ NO_PLAINTEXT = "SELECT count(*) FROM {table} WHERE CAST(identities AS VARCHAR) L
 )
 def test_mainland_numbers_become_e164(raw: str) -> None:
     assert normalise_phone(raw) == PHONE
+
+
+@given(
+    st.booleans(),
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.lists(st.sampled_from(["", " ", "-", "  "]), min_size=12, max_size=12),
+)
+def test_spaced_mobiles_read_as_the_phone_library_reads_them(
+    plus: bool, digits: str, gaps: list[str]
+) -> None:
+    """Mainland mobiles with spaces or dashes skip the phone library; same answer."""
+    raw = ("+86" + gaps[0] if plus else "") + "".join(
+        d + gap for d, gap in zip(digits, gaps[1:], strict=True)
+    )
+    library = phonenumbers.format_number(
+        phonenumbers.parse(raw, "CN"), phonenumbers.PhoneNumberFormat.E164
+    )
+    assert normalise_phone(raw) == library == "+86" + digits
 
 
 @pytest.mark.parametrize(
@@ -114,6 +133,7 @@ _SEALER = Sealer.random()
 _PHONE_LIKE = st.one_of(
     st.from_regex(r"\s?(\+86)?1[0-9]{10}\s?", fullmatch=True),
     st.from_regex(r"\+86 1[3-9][0-9] [0-9]{4} [0-9]{4}", fullmatch=True),
+    st.from_regex(r"(\+86[ -]?)?1[3-9][0-9][ -]*[0-9]{4}-?[0-9]{4} ?", fullmatch=True),
     st.sampled_from(
         ["", "abc", "s1.AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "+1 415-555-2671", "\u300013912345678"]
     ),

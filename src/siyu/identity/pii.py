@@ -19,9 +19,14 @@ DEFAULT_REGION: Final = "CN"
 
 #: A mainland mobile number: the shape outlives the range tables a library ships with.
 _CN_MOBILE: Final = re.compile(r"1[3-9]\d{9}")
-#: The two spellings most stored numbers have: ``13912345678`` and ``+8613912345678``.
-#: They normalise without the phone library, which costs ~11 µs a number (measured).
+#: The two spellings most stored numbers have: ``13912345678`` and ``+8613912345678``,
+#: once spaces and dashes are taken out (``+86 139 1234 5678``, ``139-1234-5678``). They
+#: normalise without the phone library, which costs 11-43 µs a number (measured; the
+#: spaced spelling is the slow one).
 _CN_MOBILE_PLAIN: Final = re.compile(r"(?:\+86)?(1[3-9]\d{9})")
+#: What people put between the digits of a mobile: removed before the match above.
+PHONE_SEPARATORS: Final = "[ -]"
+_PHONE_SEPARATORS: Final = re.compile(PHONE_SEPARATORS)
 _MAX_PHONE_CHARS: Final = 40
 _MAX_EMAIL_CHARS: Final = 254
 _EMAIL: Final = re.compile(
@@ -40,7 +45,7 @@ def normalise_phone(raw: str) -> str:
         '+14155552671'
     """
     text = raw.strip()
-    plain = _CN_MOBILE_PLAIN.fullmatch(text)
+    plain = _CN_MOBILE_PLAIN.fullmatch(_PHONE_SEPARATORS.sub("", text))
     if plain is not None:
         return "+86" + plain.group(1)
     if not text or len(text) > _MAX_PHONE_CHARS:

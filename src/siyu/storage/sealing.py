@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from siyu.config import PII_KEY_BYTES, Settings, decode_pii_key
 from siyu.exceptions import ConfigError
 from siyu.identity.exceptions import InvalidIdentity
-from siyu.identity.pii import normalise_value
+from siyu.identity.pii import PHONE_SEPARATORS, normalise_value
 from siyu.identity.rules import PII_TYPES
 from siyu.storage.exceptions import SealBroken
 
@@ -141,7 +141,7 @@ class Sealer:
     def _seal_many(self, pairs: pa.Array) -> pa.Array:
         """`_seal_new` of each pair, with the common cases done column-wise.
 
-        Values sealed already pass through, and mainland mobiles in their two usual
+        Values sealed already pass through, and mainland mobiles in their usual
         spellings are normalised by Arrow kernels; only the encryption (and any other
         value) is a Python call per value. One value at a time cost 3.2 µs, mostly
         interpreter overhead around the 0.9 µs of AES-SIV (500,000 phones, measured).
@@ -150,21 +150,21 @@ class Sealer:
         types = pc.list_element(parts, 0)
         values = pc.list_element(parts, 1)
         done = pc.match_substring_regex(values, _SEALED_ANCHORED)
-        trimmed = pc.utf8_trim_whitespace(values)
+        # as `normalise_phone` reads them: trimmed, spaces and dashes taken out
+        compact = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), PHONE_SEPARATORS, "")
         mobile = pc.and_(
             pc.match_substring_regex(types, "^phone(:|$)"),
-            pc.match_substring_regex(trimmed, _CN_MOBILE_ANCHORED),
+            pc.match_substring_regex(compact, _CN_MOBILE_ANCHORED),
         )
         mobile = pc.and_(mobile, pc.invert(done))
-        plain = pc.binary_join_element_wise("+86", pc.utf8_slice_codeunits(trimmed, -11), "")
-        encrypt = self._aead.encrypt
+        plain = pc.binary_join_element_wise("+86", pc.utf8_slice_codeunits(compact, -11), "")
+        mobiles = iter(self._seal_mobiles(plain.filter(mobile).to_pylist()))
         out: list[str | None] = []
-        for id_type, value, is_done, is_mobile, normal in zip(
+        for id_type, value, is_done, is_mobile in zip(
             types.to_pylist(),
             values.to_pylist(),
             done.to_pylist(),
             mobile.to_pylist(),
-            plain.to_pylist(),
             strict=True,
         ):
             if value is None:
@@ -172,11 +172,28 @@ class Sealer:
             elif is_done:
                 out.append(value)
             elif is_mobile:
-                sealed = b2a_base64(encrypt(normal.encode(), None), newline=False)
-                out.append(PREFIX + sealed.translate(_URLSAFE).rstrip(b"=").decode("ascii"))
+                out.append(next(mobiles))
             else:
                 out.append(self._seal_new(id_type, value))
         return pa.array(out, pa.string())
+
+    def _seal_mobiles(self, normal: list[str]) -> list[str]:
+        """`_encrypt` of normalised mainland mobiles (``+86`` and 11 digits), in bulk.
+
+        Their sealed bytes all have one length, a multiple of 3, so the base64 of them
+        all joined is each one's base64 (no padding) joined: one encoding call instead
+        of one per value (0.5 s of 500,000 phones, measured).
+        """
+        if not normal:
+            return []
+        encrypt = self._aead.encrypt
+        blob = b"".join([encrypt(text.encode(), None) for text in normal])
+        width = len(blob) // len(normal)
+        if width % 3 or len(blob) != width * len(normal):  # not fixed-width after all
+            return [self._encrypt(text) for text in normal]
+        text = b2a_base64(blob, newline=False).translate(_URLSAFE).decode("ascii")
+        chars = width // 3 * 4
+        return [PREFIX + text[i : i + chars] for i in range(0, len(text), chars)]
 
     def _seal_new(self, id_type: str, value: str) -> str | None:
         if self.is_sealed(value):
