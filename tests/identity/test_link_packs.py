@@ -149,6 +149,49 @@ def test_events_like_an_idle_one_skip_derivation_until_a_replay() -> None:
     assert known(w) == 0
 
 
+def test_remembered_rows_name_the_ids_held_and_their_one_person() -> None:
+    """What an apply remembers of an event is the graph it left: each row's ids by the
+    ``node_order`` they hold, both ends in one person. Visitors founding ids, then new
+    devices joining stored members (old and new ids in one apply), then returning."""
+    w = Warehouse.in_memory()
+    append(
+        w,
+        [
+            event(f"f{i}", {"unionid": f"n{i}"}, user_id=f"u{i}", anonymous_id=f"d{i}")
+            for i in range(4)
+        ],
+    )
+    apply_new(w, RULES)
+    append(
+        w,
+        [
+            event(f"g{i}", {"unionid": f"n{i}"}, user_id=f"u{i}", anonymous_id=f"e{i}")
+            for i in range(4)
+        ],
+    )
+    apply_new(w, RULES)
+    returning_users(w, 2)
+    assert known(w) == 10
+    bad = (
+        w.cursor()
+        .execute(
+            """
+            SELECT count(*) FROM (
+                SELECT unnest(a_node) AS a, unnest(b_node) AS b FROM identity_link_known) k
+            LEFT JOIN identities ia ON ia.node_order = k.a
+            LEFT JOIN identities ib ON ib.node_order = k.b
+            WHERE ia.person_id IS NULL OR (k.b IS NOT NULL AND ib.person_id IS DISTINCT FROM
+                                           ia.person_id)
+            """
+        )
+        .fetchone()
+    )
+    assert bad == (0,)
+    incremental = snapshot(w)
+    rebuild(w, RULES)
+    assert snapshot(w) == incremental
+
+
 def test_a_refused_link_is_not_remembered() -> None:
     """An event whose link the rules refuse stays unknown: each later one is derived
     and recorded as a conflict again, as a rebuild records it."""

@@ -97,13 +97,14 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
         store.stage_known(cur)
         store.stage_links(cur, list(_pending_sql(warehouse, rules)))
         store.store_staged(cur)
+        after: pa.Table | None = None
         if store.batch_needs_regions(cur, done + 1):
             store.scope_regions(cur, done + 1)
             stats = _resolve(cur, rules, scoped=True, started=started)
         else:
-            stats = _apply_fast(cur, rules, done + 1, started)
+            stats, after = _apply_fast(cur, rules, done + 1, started)
         store.attach_actors(cur, done + 1, staged=True)
-        store.remember_idle(cur)
+        store.remember_idle(cur, after)
         store.unstage_known(cur)
         cur.execute("DROP TABLE _id_new")
         store.set_state(cur, WATERMARK, str(latest))
@@ -235,25 +236,29 @@ def _resolve(
 
 def _apply_fast(
     cur: duckdb.DuckDBPyConnection, rules: IdentityRules, min_seq: int, started: float
-) -> ResolveStats:
+) -> tuple[ResolveStats, pa.Table | None]:
     """Continue the replay from the stored persons: exact when nothing is undone.
 
     A batch without unbinds or keep-apart decisions only adds links at the end of the
     replay order, so running them over the persons they touch, as stored, gives what a
     full replay gives. Fan-out junk is left to the next region or full replay.
+
+    Also returns, for `store.remember_idle`, the replayed rows' state afterwards
+    (`store.rows_after`); None when whole regions were replayed instead.
     """
     type_names, nodes = store.scope_persons(cur, min_seq)
     n = len(nodes["node_order"])
     if n == 0:
         store.drop_scope(cur)
-        return ResolveStats(0, 0, 0, 0, 0, 0, time.perf_counter() - started)
+        stats = ResolveStats(0, 0, 0, 0, 0, 0, time.perf_counter() - started)
+        return stats, store.rows_after(store.no_ops(), np.zeros(0, np.int64), nodes["node_order"])
     ops = store.load_ops(cur)
     limited, node_slot, slot_limit = _slots(type_names, nodes["type"], rules)
     kind, a, b, seq = ops["kind"], ops["a"], ops["b"], ops["seq"]
     if _new_junk(cur, rules, kind, a, b, node_slot, nodes["junk"]):
         # An id just became junk: its earlier links are undone, so replay its regions.
         store.scope_regions(cur, min_seq)
-        return _resolve(cur, rules, scoped=True, started=started)
+        return _resolve(cur, rules, scoped=True, started=started), None
     data = ReplayInput(
         parent=nodes["parent"],
         node_slot=node_slot,
@@ -270,7 +275,8 @@ def _apply_fast(
     region, region_node = _fast_regions(cur, kind, a, b)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
     store.write_increment(cur, result.root, region, region_node, conflicts, result.merged_away)
-    return _stats(result, conflicts, 0, started)
+    after = store.rows_after(ops, result.root, nodes["node_order"])
+    return _stats(result, conflicts, 0, started), after
 
 
 def _stats(result: ReplayResult, conflicts: pa.Table, junk: int, started: float) -> ResolveStats:
@@ -309,10 +315,10 @@ def _new_junk(
 
 def _fast_regions(
     cur: duckdb.DuckDBPyConnection, kind: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> tuple[list[str | None], np.ndarray]:
+) -> tuple[pa.Array, np.ndarray]:
     """Each node's region after the batch: the oldest stored region it joins, if any.
 
-    Returns per node the stored region id its raw component continues (None for a
+    Returns per node the stored region id its raw component continues (null for a
     component of new ids only) and the component's oldest node.
     """
     names, code, age = store.node_regions(cur)
@@ -335,7 +341,7 @@ def _fast_regions(
     _, firsts = np.unique(labels[order], return_index=True)
     best[labels[order[firsts]]] = code[order[firsts]]
     chosen = best[labels]
-    region = [names[c] if c >= 0 else None for c in chosen.tolist()]
+    region = pa.array(names, pa.string()).take(pa.array(chosen, mask=chosen < 0))
     return region, first[labels]
 
 
