@@ -388,19 +388,8 @@ class Warehouse:
                 # The index is built once the rows are committed: built inside the
                 # loading transaction, index and commit took 9.9 s for 10M rows against
                 # 4.0 s this way (benchmarks/bench_import.py). Until then the write lock
-                # keeps other writers out, as above. Most files repeat no id, so the
-                # index is tried first and repeats are looked for only when it refuses:
-                # the search groups every key (1.2-1.6 s for 10M rows). A file that
-                # does repeat ids shows its repeats to readers until they are deleted,
-                # a moment later.
-                try:
-                    with self.transaction() as cur:
-                        cur.execute(_CREATE_EVENT_INDEX)
-                except duckdb.ConstraintException:
-                    with self.transaction() as cur:
-                        load.inserted -= self._delete_repeated_events(cur, first_seq)
-                    with self.transaction() as cur:
-                        cur.execute(_CREATE_EVENT_INDEX)
+                # keeps other writers out, as above.
+                load.inserted -= self._index_events(first_seq)
             finally:
                 self._ensure_event_index()
 
@@ -416,6 +405,28 @@ class Warehouse:
             )
         )
 
+    def _index_events(self, from_seq: int) -> int:
+        """Build the dedup index over committed rows; returns the repeats deleted first.
+
+        Most loads repeat no id, so the index is tried first and repeated keys (of rows
+        from ``from_seq`` on) are looked for only when it refuses: the search groups
+        every key (1.2-1.6 s for 10M rows). Rows of a load that does repeat ids show
+        their repeats to readers until they are deleted, a moment later.
+        """
+        try:
+            with self.transaction() as cur:
+                cur.execute(_CREATE_EVENT_INDEX)
+            return 0
+        except duckdb.ConstraintException:
+            pass
+        # Two transactions: an index built in the transaction that deleted committed
+        # rows still sees them.
+        with self.transaction() as cur:
+            deleted = self._delete_repeated_events(cur, from_seq)
+        with self.transaction() as cur:
+            cur.execute(_CREATE_EVENT_INDEX)
+        return deleted
+
     def _ensure_event_index(self) -> None:
         """Restore the dedup index if a bulk load died without rebuilding it."""
         if self.read_only:
@@ -423,14 +434,8 @@ class Warehouse:
         present = self._scalar(
             "SELECT count(*) FROM duckdb_indexes() WHERE index_name = 'events_event_key'"
         )
-        if present:
-            return
-        # Two transactions: an index built in the transaction that deleted committed
-        # rows still sees them.
-        with self.transaction() as cur:
-            self._delete_repeated_events(cur, 0)
-        with self.transaction() as cur:
-            cur.execute(_CREATE_EVENT_INDEX)
+        if not present:
+            self._index_events(0)
 
     def _record_key_check(self) -> None:
         """Store the sealed canary once, so a later open can tell a wrong key."""
