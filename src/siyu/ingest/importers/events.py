@@ -20,9 +20,11 @@ from siyu.ingest.importers.expressions import (
     json_checks,
     json_object_of,
     literal,
+    one_of,
     reason_sql,
     text,
     time_checks,
+    time_raw,
     time_value,
 )
 from siyu.ingest.importers.reading import SOURCE_VIEW, SourceFile
@@ -67,7 +69,7 @@ def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         "_c_event_id": clean_id(t("event_id")),
         "_c_type": f"coalesce(lower({t('type')}), 'track')",
         "_c_event": t("event"),
-        "_t_event_time": t("event_time"),
+        "_t_event_time": time_raw(event_time_col, types[event_time_col] if event_time_col else ""),
         "_c_event_time": time_value(
             event_time_col, types[event_time_col] if event_time_col else ""
         ),
@@ -90,7 +92,7 @@ def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         ),
         Check(
             "type is unknown",
-            f"_c_type NOT IN ({', '.join(literal(x) for x in sorted(TYPES))})",
+            f"NOT {one_of('_c_type', sorted(TYPES))}",
             f"'type ' || {_quoted('_c_type')} || "
             f"{literal(' is not one of: ' + ', '.join(sorted(TYPES)))}",
         ),
@@ -137,7 +139,7 @@ def users_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None
     traits = json_object_of([(c, types[c]) for c in plan.extras])
     inner = {
         "_c_user_id": clean_id(text(user_col, types[user_col] if user_col else "")),
-        "_t_updated_at": text(updated_col, types[updated_col] if updated_col else ""),
+        "_t_updated_at": time_raw(updated_col, types[updated_col] if updated_col else ""),
         "_c_updated_at": time_value(updated_col, types[updated_col] if updated_col else ""),
         "_c_traits": traits,
         **{f"_i_{n}": v for n, v in enumerate(ids.values())},
@@ -231,7 +233,7 @@ def _carrier_checks() -> list[Check]:
     return [
         Check(
             "carrier is unknown",
-            f"_c_carrier NOT IN ({', '.join(literal(c) for c in sorted(CARRIERS))})",
+            f"NOT {one_of('_c_carrier', sorted(CARRIERS))}",
             f"'carrier ' || {_quoted('_c_carrier')} || "
             f"{literal(' is not one of: ' + ', '.join(sorted(CARRIERS)))}",
         )

@@ -18,9 +18,11 @@ from siyu.ingest.importers.expressions import (
     json_checks,
     json_object_of,
     literal,
+    one_of,
     preview,
     text,
     time_checks,
+    time_raw,
     time_value,
 )
 from siyu.ingest.importers.reading import SourceFile
@@ -54,7 +56,7 @@ def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         "_c_order_id": clean_id(t("order_id")),
         "_c_member_id": clean_id(t("member_id")),
         "_c_user_id": clean_id(t("user_id")),
-        "_t_paid_at": t("paid_at"),
+        "_t_paid_at": time_raw(paid_col, types[paid_col] if paid_col else ""),
         "_c_paid_at": time_value(paid_col, types[paid_col] if paid_col else ""),
         "_t_amount": f"coalesce({t('amount_fen')}, {t('amount_yuan')})",
         "_t_amount_unit": f"CASE WHEN {t('amount_fen')} IS NOT NULL THEN 'fen' "
@@ -106,7 +108,7 @@ def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         *id_checks("status", "_c_status"),
         Check(
             "carrier is unknown",
-            f"_c_carrier NOT IN ({', '.join(literal(c) for c in sorted(CARRIERS))})",
+            f"NOT {one_of('_c_carrier', sorted(CARRIERS))}",
             f"'carrier ' || {preview('_c_carrier')} || "
             f"{literal(' is not one of: ' + ', '.join(sorted(CARRIERS)))}",
         ),
