@@ -205,15 +205,19 @@ def rescope(cur: duckdb.DuckDBPyConnection, rules: IdentityRules, regions: list[
 def _resolve(
     cur: duckdb.DuckDBPyConnection, rules: IdentityRules, *, scoped: bool, started: float
 ) -> ResolveStats:
-    type_names, node_type, node_order = store.intern_nodes(cur)
+    type_names, node_type, node_order, foreign, stored_junk = store.intern_nodes(cur, scoped)
     n = len(node_order)
     if n == 0:
+        if scoped:
+            store.clear_scope(cur)  # a deletion took every row of the scope
         store.drop_scope(cur)
         return ResolveStats(0, 0, 0, 0, 0, 0, time.perf_counter() - started)
     ops = store.load_ops(cur)
     limited, node_slot, slot_limit = _slots(type_names, node_type, rules)
     kind, a, b, seq = ops["kind"], ops["a"], ops["b"], ops["seq"]
-    junk = _junk(kind, a, b, node_slot, n, rules.max_fanout)
+    # A scope id's rows are all in the scope, so its fan-out is counted whole; a foreign
+    # node's are not, and its stored flag stands.
+    junk = np.where(foreign, stored_junk, _junk(kind, a, b, node_slot, n, rules.max_fanout))
     apart = (kind == KIND_KEEP_APART) & (b >= 0)
     data = ReplayInput(
         parent=np.arange(n, dtype=np.int64),
@@ -228,10 +232,13 @@ def _resolve(
         keep_apart=np.stack([a[apart], b[apart]], axis=1).reshape(-1),
     )
     result = replay(data)
-    region = _regions(kind, a, b, n)
+    region = _regions(kind, a, b, junk)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
-    store.write_result(cur, result.root, region, junk, conflicts, result.merged_away, scoped)
-    return replace(_stats(result, conflicts, int(np.count_nonzero(junk)), started), replayed=True)
+    store.write_result(
+        cur, result.root, region, junk, conflicts, result.merged_away, scoped, foreign
+    )
+    stats = _stats(result, conflicts, int(np.count_nonzero(junk & ~foreign)), started)
+    return replace(stats, replayed=True)
 
 
 def _apply_fast(
@@ -272,7 +279,7 @@ def _apply_fast(
         keep_apart=store.keep_apart_among_nodes(cur),
     )
     result = replay(data)
-    region, region_node = _fast_regions(cur, kind, a, b)
+    region, region_node = _fast_regions(cur, kind, a, b, nodes["junk"])
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
     store.write_increment(cur, result.root, region, region_node, conflicts, result.merged_away)
     after = store.rows_after(ops, result.root, nodes["node_order"])
@@ -314,12 +321,16 @@ def _new_junk(
 
 
 def _fast_regions(
-    cur: duckdb.DuckDBPyConnection, kind: np.ndarray, a: np.ndarray, b: np.ndarray
+    cur: duckdb.DuckDBPyConnection,
+    kind: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    junk: np.ndarray,
 ) -> tuple[pa.Array, np.ndarray]:
     """Each node's region after the batch: the oldest stored region it joins, if any.
 
-    Returns per node the stored region id its raw component continues (null for a
-    component of new ids only) and the component's oldest node.
+    Returns per node the stored region id its component (`_regions`) continues (null
+    for a component of new ids only) and the component's oldest node.
     """
     names, code, age = store.node_regions(cur)
     n = len(code)
@@ -327,7 +338,7 @@ def _fast_regions(
     # Nodes of one stored region are joined through that region's first node here.
     first_of = np.full(len(names), n, dtype=np.int64)
     np.minimum.at(first_of, code[stored], np.flatnonzero(stored))
-    ends = b >= 0
+    ends = _region_rows(a, b, junk)
     ea = np.concatenate([a[ends], first_of[code[stored]]])
     eb = np.concatenate([b[ends], np.flatnonzero(stored)])
     graph = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
@@ -408,10 +419,23 @@ def _junk(
     return fanout > max_fanout
 
 
-def _regions(kind: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Each node's region root: the oldest node of its raw component over every row."""
-    # Every two-ended row joins a region, keep_apart too: a scope must hold both ends.
-    links = b >= 0
+def _region_rows(a: np.ndarray, b: np.ndarray, junk: np.ndarray) -> np.ndarray:
+    """The rows that join regions: two-ended (keep_apart too: a scope must hold both ends
+    of an operator's decision), and neither end junk.
+
+    A junk id's rows merge nothing, so they need not hold their ends in one region; a
+    shared device seen with thousands of members would otherwise make one region of
+    them all, and each replay touching any of them would read that region whole.
+    """
+    two = b >= 0
+    rows: np.ndarray = two & ~junk[a] & ~junk[np.where(two, b, a)]
+    return rows
+
+
+def _regions(kind: np.ndarray, a: np.ndarray, b: np.ndarray, junk: np.ndarray) -> np.ndarray:
+    """Each node's region root: the oldest node of its component over `_region_rows`."""
+    n = len(junk)
+    links = _region_rows(a, b, junk)
     graph = coo_matrix(
         (np.ones(int(links.sum()), dtype=np.int8), (a[links], b[links])), shape=(n, n)
     )

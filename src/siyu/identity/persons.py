@@ -21,7 +21,14 @@ import orjson
 from siyu.identity import pii
 from siyu.identity.exceptions import InvalidIdentity, PersonNotFound
 from siyu.identity.rules import PER_APP_TYPES, PII_TYPES, IdentityRules, base_type
-from siyu.storage.identity_store import OPEN_CONFLICT, delete_packed, forget_idle, person_id_sql
+from siyu.storage.identity_store import (
+    OPEN_CONFLICT,
+    delete_packed,
+    deleted_regions,
+    forget_idle,
+    person_id_sql,
+    stage_deleted_ends,
+)
 from siyu.storage.warehouse import Warehouse
 
 TIMELINE_LIMIT = 20
@@ -257,6 +264,7 @@ def _delete(
             shown_value(warehouse, t, v, True)
             for t, v in cur.execute("SELECT t, v FROM _p_ids").fetchall()
         ]
+        stage_deleted_ends(cur)
         counts = {
             "identities": _count(cur, "SELECT count(*) FROM _p_ids"),
             "events": _count(cur, "DELETE FROM events e WHERE e.seq IN (SELECT seq FROM _p_seqs)"),
@@ -282,13 +290,19 @@ def _delete(
             " (SELECT own_id FROM _p_ids)",
             {"p": person_id},
         )
-        regions = [
+        person_regions = [
             r[0]
             for r in cur.execute(
                 "SELECT DISTINCT region_id FROM identities WHERE person_id = ?", [person_id]
             ).fetchall()
         ]
         cur.execute("DELETE FROM identities WHERE person_id = ?", [person_id])
+        limited = [
+            t
+            for (t,) in cur.execute("SELECT DISTINCT identity_type FROM identities").fetchall()
+            if rules.rule(t).limit is not None
+        ]
+        regions = sorted({*person_regions, *deleted_regions(cur, limited, rules.max_fanout)})
         counts["quarantined"] = 0
         for value in {p for p in plain if len(p) >= 6}:
             counts["quarantined"] += _count(

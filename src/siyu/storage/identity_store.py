@@ -2,8 +2,11 @@
 
 The replay itself (`siyu.identity.replay`) works on dense integer node ids; this module
 turns the ``identity_links`` rows of a *scope* into those arrays and writes the answer
-back, set-wise. A scope is a set of whole regions (raw connected components over every
-link), so replaying it alone gives exactly what a full replay gives for those ids.
+back, set-wise. A scope is a set of whole regions, so replaying it alone gives exactly
+what a full replay gives for those ids. A region is a connected component over every row
+but those with a junk end (`siyu.identity.graph._regions`): a shared device that crossed
+the fan-out limit no longer glues the persons it was seen with into one region, which
+every later replay touching one of them would read whole.
 """
 
 from __future__ import annotations
@@ -382,11 +385,23 @@ def scope_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> int:
         SELECT t, v FROM _id_touched
         """
     )
+    return _scope_links(cur)
+
+
+def _scope_links(cur: duckdb.DuckDBPyConnection) -> int:
+    """``_id_links``: every row naming an id of ``_id_scope`` at either end.
+
+    Rows between two scope ids are the scope's own. A row from a scope id to an id
+    outside (a *foreign* node, `intern_nodes`) has a junk end, or the two would share a
+    region; it is read so that each scope id's age and fan-out count all its rows.
+    """
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _id_links AS
         SELECT l.* FROM identity_links l
-        SEMI JOIN _id_scope s ON l.a_type = s.t AND l.a_value = s.v
+        LEFT JOIN _id_scope sa ON l.a_type = sa.t AND l.a_value = sa.v
+        LEFT JOIN _id_scope sb ON l.b_type = sb.t AND l.b_value = sb.v
+        WHERE sa.t IS NOT NULL OR sb.t IS NOT NULL
         """
     )
     return _scalar(cur, "SELECT count(*) FROM _id_links")
@@ -400,11 +415,7 @@ def scope_region_ids(cur: duckdb.DuckDBPyConnection, regions: list[str]) -> int:
         " identity_value AS v FROM identities WHERE list_contains($r, region_id)",
         {"r": regions},
     )
-    cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _id_links AS SELECT l.* FROM identity_links l"
-        " SEMI JOIN _id_scope s ON l.a_type = s.t AND l.a_value = s.v"
-    )
-    return _scalar(cur, "SELECT count(*) FROM _id_links")
+    return _scope_links(cur)
 
 
 #: Op kinds as the small integers of `siyu.identity.replay` (KINDS).
@@ -416,12 +427,17 @@ _KIND_CODE = (
 _LINK_CODE: Final = 1
 
 
-def intern_nodes(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, np.ndarray]:
+def intern_nodes(
+    cur: duckdb.DuckDBPyConnection, scoped: bool
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Number the scope's ids by age.
 
     Ids are keyed by a 128-bit hash of type and value (narrow joins); the text of each is
     read back once, from the row where it first appears. Returns the distinct types and,
-    per node index, its type code and ``node_order``.
+    per node index, its type code, ``node_order``, whether it is foreign (``scoped``: an
+    end of a scope row outside ``_id_scope``, seen through only some of its rows, so not
+    written back) and its stored junk flag (what a foreign node's partial rows cannot
+    tell).
     """
     _make_keys(cur, "_id_links", f"WHERE sub < {MAX_SUB}")
     cur.execute(
@@ -452,10 +468,30 @@ def intern_nodes(cur: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray,
     )
     cur.execute("DROP TABLE _id_first")
     types = _number_types(cur)
-    got = cur.execute(
-        "SELECT y.code, n.node_order FROM _id_nodes n JOIN _id_types y USING (t) ORDER BY n.idx"
-    ).fetchnumpy()
-    return types, _array(got["code"], np.int16), _array(got["node_order"], np.int64)
+    if scoped:
+        got = cur.execute(
+            """
+            SELECT y.code, n.node_order, s.t IS NULL AS foreign, coalesce(i.junk, false) AS junk
+            FROM _id_nodes n JOIN _id_types y USING (t)
+            LEFT JOIN _id_scope s ON s.t = n.t AND s.v = n.v
+            LEFT JOIN identities i ON i.identity_type = n.t AND i.identity_value = n.v
+            ORDER BY n.idx
+            """
+        ).fetchnumpy()
+        foreign = _array(got["foreign"], np.bool_)
+        junk = _array(got["junk"], np.bool_)
+    else:
+        got = cur.execute(
+            "SELECT y.code, n.node_order FROM _id_nodes n JOIN _id_types y USING (t) ORDER BY n.idx"
+        ).fetchnumpy()
+        foreign = junk = np.zeros(len(got["code"]), dtype=np.bool_)
+    return (
+        types,
+        _array(got["code"], np.int16),
+        _array(got["node_order"], np.int64),
+        foreign,
+        junk,
+    )
 
 
 def load_ops(cur: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
@@ -492,11 +528,12 @@ def write_result(
     conflicts: pa.Table,
     merged_away: np.ndarray,
     scoped: bool,
+    foreign: np.ndarray,
 ) -> None:
     """Replace the scope's rows of identities, conflicts and overrides.
 
     ``conflicts`` has the refused rows' ``seq``, ``sub``, node indexes ``a`` and ``b``
-    and the ``rule``.
+    and the ``rule``. Foreign nodes (`intern_nodes`) are left as stored.
     """
     forget_idle(cur)  # a replay may undo what made remembered events idle
     n = len(root)
@@ -509,6 +546,7 @@ def write_result(
                 "region": pa.array(region.astype(np.int64)),
                 "junk": pa.array(junk),
                 "merged_away": pa.array(merged_away),
+                "foreign": pa.array(foreign),
             }
         ),
     )
@@ -527,20 +565,17 @@ def write_result(
         JOIN _id_own o ON o.idx = n.idx
         JOIN _id_own p ON p.idx = r.root
         JOIN _id_own g ON g.idx = r.region
+        WHERE NOT r.foreign
         """
     )
     if scoped:
         cur.execute(
-            "DELETE FROM identity_conflicts c WHERE EXISTS (SELECT 1 FROM _id_map m"
-            " WHERE m.t = c.a_type AND m.v = c.a_value)"
+            "CREATE OR REPLACE TEMP TABLE _id_renumbered AS"
+            " SELECT i.node_order AS old, m.node_order AS new FROM identities i"
+            " JOIN _id_map m ON m.t = i.identity_type AND m.v = i.identity_value"
+            " WHERE m.node_order <> i.node_order"
         )
-        cur.execute(
-            "DELETE FROM person_overrides o WHERE old_person_id IN (SELECT own_id FROM _id_map)"
-        )
-        cur.execute(
-            "DELETE FROM identities i WHERE EXISTS (SELECT 1 FROM _id_map m"
-            " WHERE m.t = i.identity_type AND m.v = i.identity_value)"
-        )
+        clear_scope(cur)
     else:
         cur.execute("DELETE FROM identity_conflicts")
         cur.execute("DELETE FROM person_overrides")
@@ -549,8 +584,71 @@ def write_result(
         "INSERT INTO identities SELECT t, v, person_id, region_id, node_order, first_seen, junk"
         " FROM _id_map"
     )
+    if scoped:
+        _renumber(cur)
     _write_overrides_and_conflicts(cur)
     drop_scope(cur)
+
+
+def clear_scope(cur: duckdb.DuckDBPyConnection) -> None:
+    """Remove what is stored of the scope's ids (``_id_scope``): identities, overrides of
+    their persons and conflicts (whose ends share a region), to be written again from
+    the replay.
+
+    A scope id left without rows (a privacy deletion took them all) is no node of the
+    replay, so it is not written again: it goes, as from a rebuild.
+    """
+    cur.execute(
+        "DELETE FROM identity_conflicts c WHERE EXISTS (SELECT 1 FROM _id_scope s"
+        " WHERE s.t = c.a_type AND s.v = c.a_value)"
+    )
+    cur.execute(
+        "DELETE FROM person_overrides WHERE old_person_id IN"
+        f" (SELECT {person_id_sql('t', 'v')} FROM _id_scope)"
+    )
+    cur.execute(
+        "DELETE FROM identities i WHERE EXISTS (SELECT 1 FROM _id_scope s"
+        " WHERE s.t = i.identity_type AND s.v = i.identity_value)"
+    )
+
+
+def _renumber(cur: duckdb.DuckDBPyConnection) -> None:
+    """Follow ids whose ``node_order`` moved (``_id_renumbered``: old -> new).
+
+    An id's ``node_order`` is its first row; it moves only when a privacy deletion took
+    that row, and then every reference to it follows: the actor of events and orders,
+    and packed rows (rewritten pack by pack, as in `delete_packed`).
+    """
+    if _scalar(cur, "SELECT count(*) FROM _id_renumbered"):
+        for table in ("events", "orders"):
+            cur.execute(
+                f"UPDATE {table} SET actor = r.new FROM _id_renumbered r"
+                f" WHERE {table}.actor = r.old"
+            )
+        cur.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _id_packed AS
+            SELECT p.* REPLACE (coalesce(ra.new, p.a_node) AS a_node,
+                                coalesce(rb.new, p.b_node) AS b_node),
+                   ra.old IS NOT NULL OR rb.old IS NOT NULL AS moved
+            FROM identity_link_packed p
+            LEFT JOIN _id_renumbered ra ON ra.old = p.a_node
+            LEFT JOIN _id_renumbered rb ON rb.old = p.b_node
+            """
+        )
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT min_seq AS pack"
+            " FROM _id_packed WHERE moved"
+        )
+        cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
+        cur.execute(
+            _insert_packs(
+                "FROM _id_packed WHERE min_seq IN (SELECT pack FROM _id_hit) GROUP BY min_seq"
+            )
+        )
+        cur.execute("DROP TABLE _id_packed")
+        cur.execute("DROP TABLE _id_hit")
+    cur.execute("DROP TABLE _id_renumbered")
 
 
 def _number_types(cur: duckdb.DuckDBPyConnection) -> list[str]:
@@ -875,3 +973,83 @@ def fanout_of(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> list[tuple[i
     ).fetchall()
     cur.unregister("_id_cand")
     return [(int(i), str(t), int(c)) for i, t, c in rows]
+
+
+# -- privacy deletion: what a replay must cover once a person's rows are gone -----------
+
+
+def stage_deleted_ends(cur: duckdb.DuckDBPyConnection) -> None:
+    """``_p_ends``: both ends of every log row a deletion removes.
+
+    The rows of the deleted records (``_p_seqs``) and every row naming one of the
+    person's ids (``_p_ids``), as `siyu.identity.persons` deletes them. Call it before
+    deleting: their ends' regions, and the ends' ages and fan-outs, change.
+    """
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _p_ends AS
+        WITH gone AS (
+            SELECT l.a_type, l.a_value, l.b_type, l.b_value FROM identity_links l
+            LEFT JOIN _p_ids ia ON ia.t = l.a_type AND ia.v = l.a_value
+            LEFT JOIN _p_ids ib ON ib.t = l.b_type AND ib.v = l.b_value
+            WHERE ia.t IS NOT NULL OR ib.t IS NOT NULL
+               OR l.seq IN (SELECT seq FROM _p_seqs)
+        )
+        SELECT a_type AS t, a_value AS v FROM gone
+        UNION
+        SELECT b_type, b_value FROM gone WHERE b_type IS NOT NULL
+        """
+    )
+
+
+def deleted_regions(
+    cur: duckdb.DuckDBPyConnection, limited_types: list[str], max_fanout: int
+) -> list[str]:
+    """After a deletion: the regions to replay (`siyu.identity.graph.rescope`).
+
+    The stored regions of the removed rows' ends (``_p_ends``), and, for a junk id among
+    them now linked to no more than ``max_fanout`` ids of ``limited_types``, the regions
+    of all its neighbours (by any two-ended row): no longer junk, its rows join them
+    into one region again.
+    """
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _p_junk AS
+        SELECT i.identity_type AS t, i.identity_value AS v FROM identities i
+        JOIN _p_ends e ON e.t = i.identity_type AND e.v = i.identity_value WHERE i.junk
+        """
+    )
+    rows = cur.execute(
+        """
+        WITH pairs AS (
+            SELECT DISTINCT j.t, j.v, l.b_type AS nt, l.b_value AS nv,
+                   l.kind IN ('link', 'force') AS linked
+            FROM identity_links l
+            JOIN _p_junk j ON l.a_type = j.t AND l.a_value = j.v
+            WHERE l.b_type IS NOT NULL
+            UNION
+            SELECT DISTINCT j.t, j.v, l.a_type, l.a_value, l.kind IN ('link', 'force')
+            FROM identity_links l
+            JOIN _p_junk j ON l.b_type = j.t AND l.b_value = j.v
+        ),
+        -- fan-out as `siyu.identity.graph._junk` counts it: distinct limited-type ids
+        -- linked; every two-ended row (keep_apart too) joins regions once not junk
+        released AS (
+            SELECT t, v FROM pairs GROUP BY t, v
+            HAVING count(DISTINCT (nt, nv)) FILTER (WHERE linked AND list_contains($limited, nt))
+                   <= $max
+        ),
+        touched AS (
+            SELECT t, v FROM _p_ends
+            UNION
+            SELECT p.nt, p.nv FROM pairs p SEMI JOIN released r ON r.t = p.t AND r.v = p.v
+        )
+        SELECT DISTINCT i.region_id FROM identities i
+        JOIN touched x ON x.t = i.identity_type AND x.v = i.identity_value
+        ORDER BY 1
+        """,
+        {"limited": limited_types, "max": max_fanout},
+    ).fetchall()
+    cur.execute("DROP TABLE _p_junk")
+    cur.execute("DROP TABLE _p_ends")
+    return [str(r[0]) for r in rows]
