@@ -1,8 +1,8 @@
 """Incremental scopes give what a rebuild gives: regressions found by the property tests.
 
-Regions are built from every two-ended row (keep_apart included), so a scope always holds
-both ends of its rows; a link breaking two limits reports the strongest rule whatever the
-scope's type order.
+Regions are built from every two-ended row (keep_apart included) but those with a junk
+end, so a scope holds both ends of every row that can merge; a link breaking two limits
+reports the strongest rule whatever the scope's type order.
 """
 
 from __future__ import annotations
@@ -90,3 +90,27 @@ def test_an_id_turning_junk_between_batches_gives_what_a_rebuild_gives() -> None
         == conflicts
     )
     assert [(r[0], r[1]) for r in before if r[4]] == [("device_id", "shop-tablet")]
+
+
+def test_a_junk_device_does_not_glue_its_members_into_one_region() -> None:
+    """Past the fan-out limit a shared device's rows merge nothing, so its members keep a
+    region each: a later replay of one (an unbind here) reads only that member's rows."""
+    rules = IdentityRules(max_fanout=3)
+    w = Warehouse.in_memory()
+    for i in range(6):
+        append(w, [event(f"e{i}", {"device_id": "shop-tablet"}, user_id=f"u{i}")])
+        apply_new(w, rules)
+    cur = w.cursor()
+    regions = dict(
+        cur.execute("SELECT identity_value, region_id FROM identities").fetchall()  # type: ignore[arg-type]
+    )
+    assert len(set(regions.values())) == 7  # six members and the tablet, each alone
+    add_decision(w, rules, "unbind", ("login_id", "u3"), None, "ops")
+    scoped = cur.execute(
+        "SELECT DISTINCT identity_value FROM identities WHERE region_id = ?", [regions["u3"]]
+    ).fetchall()
+    assert scoped == [("u3",)]
+    query = "SELECT identity_type, identity_value, person_id, region_id, junk FROM identities"
+    before = sorted(cur.execute(query).fetchall())
+    rebuild(w, rules)
+    assert sorted(cur.execute(query).fetchall()) == before
