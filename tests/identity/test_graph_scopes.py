@@ -101,9 +101,7 @@ def test_a_junk_device_does_not_glue_its_members_into_one_region() -> None:
         append(w, [event(f"e{i}", {"device_id": "shop-tablet"}, user_id=f"u{i}")])
         apply_new(w, rules)
     cur = w.cursor()
-    regions = dict(
-        cur.execute("SELECT identity_value, region_id FROM identities").fetchall()  # type: ignore[arg-type]
-    )
+    regions = dict(cur.execute("SELECT identity_value, region_id FROM identities").fetchall())
     assert len(set(regions.values())) == 7  # six members and the tablet, each alone
     add_decision(w, rules, "unbind", ("login_id", "u3"), None, "ops")
     scoped = cur.execute(

@@ -246,12 +246,6 @@ def identities_map(values: dict[str, str]) -> str:
     """A ``MAP(VARCHAR, VARCHAR)`` of identity type -> cleaned value, NULLs left out."""
     if not values:
         return "MAP {}::MAP(VARCHAR, VARCHAR)"
-    if len(values) == 1:  # the usual file: one id column, no list or lambda per row
-        ((t, v),) = values.items()
-        return (
-            f"CASE WHEN {v} IS NULL THEN MAP {{}}::MAP(VARCHAR, VARCHAR)"
-            f" ELSE MAP {{{literal(t)}: {v}}} END"
-        )
     entries = ", ".join(f"{{'k': {literal(t)}, 'v': {v}}}" for t, v in values.items())
     return (
         f"CAST(map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL)) "
