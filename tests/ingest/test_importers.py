@@ -268,3 +268,26 @@ def test_personal_ids_sealed_once_per_value(
     )
     assert plain == [(0,)]
     assert not [t for t in warehouse.table_names() if t.startswith("_siyu")]
+
+
+def test_junk_ids_as_the_collector_reads_them(warehouse: Warehouse, tmp_path: Path) -> None:
+    """Every spelling of a junk placeholder is dropped, as `normalize.clean_id` drops it;
+    look-alikes are kept. A row left without an id is rejected, the rest keep theirs."""
+    from siyu.ingest.normalize import clean_id
+
+    values = [
+        "null", " NULL ", "Undefined", "[object Object]", "0", "-1", "NaN", "nil", "None",
+        "00", "-10", "x-1", "nullx", "undefined!", "[object object]x", "0.0", "u7",
+    ]  # fmt: skip
+    path = tmp_path / "e.parquet"
+    rows = [
+        {"event_id": f"e{n}", "event": "view", "event_time": "2026-01-01 08:00:00", "user_id": v}
+        for n, v in enumerate(values)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    summary = run_import(warehouse, "events", path)
+    kept = {v.strip() for v in values if clean_id(v, "user_id") is not None}
+    assert kept == {"00", "-10", "x-1", "nullx", "undefined!", "[object object]x", "0.0", "u7"}
+    assert summary.rows_accepted == len(kept)
+    assert summary.rejections_by_reason == {"no user id": len(values) - len(kept)}
+    assert {r[0] for r in query(warehouse, "SELECT user_id FROM events")} == kept

@@ -149,33 +149,29 @@ class Sealer:
         parts = pc.split_pattern(pairs, _SEP, max_splits=1)
         types = pc.list_element(parts, 0)
         values = pc.list_element(parts, 1)
-        done = pc.match_substring_regex(values, _SEALED_ANCHORED)
+        done = pc.fill_null(pc.match_substring_regex(values, _SEALED_ANCHORED), False)
         # as `normalise_phone` reads them: trimmed, spaces and dashes taken out
         compact = pc.replace_substring_regex(pc.utf8_trim_whitespace(values), PHONE_SEPARATORS, "")
         mobile = pc.and_(
             pc.match_substring_regex(types, "^phone(:|$)"),
             pc.match_substring_regex(compact, _CN_MOBILE_ANCHORED),
         )
-        mobile = pc.and_(mobile, pc.invert(done))
+        mobile = pc.fill_null(pc.and_(mobile, pc.invert(done)), False)
         plain = pc.binary_join_element_wise("+86", pc.utf8_slice_codeunits(compact, -11), "")
-        mobiles = iter(self._seal_mobiles(plain.filter(mobile).to_pylist()))
-        out: list[str | None] = []
-        for id_type, value, is_done, is_mobile in zip(
-            types.to_pylist(),
-            values.to_pylist(),
-            done.to_pylist(),
-            mobile.to_pylist(),
-            strict=True,
-        ):
-            if value is None:
-                out.append(None)
-            elif is_done:
-                out.append(value)
-            elif is_mobile:
-                out.append(next(mobiles))
-            else:
-                out.append(self._seal_new(id_type, value))
-        return pa.array(out, pa.string())
+        # Sealed already: kept; mobiles: sealed in bulk; anything else (other types,
+        # other spellings): one Python call each. The three are put together by Arrow
+        # masks: a Python loop over every value cost 0.4 s of 500,000 phones (measured).
+        other = pc.and_(pc.invert(pc.or_(done, mobile)), pc.is_valid(values))
+        out = pc.if_else(done, values, pa.scalar(None, pa.string()))
+        sealed = self._seal_mobiles(plain.filter(mobile).to_pylist())
+        out = pc.replace_with_mask(out, mobile, pa.array(sealed, pa.string()))
+        rest = [
+            self._seal_new(id_type, value)
+            for id_type, value in zip(
+                types.filter(other).to_pylist(), values.filter(other).to_pylist(), strict=True
+            )
+        ]
+        return pc.replace_with_mask(out, other, pa.array(rest, pa.string()))
 
     def _seal_mobiles(self, normal: list[str]) -> list[str]:
         """`_encrypt` of normalised mainland mobiles (``+86`` and 11 digits), in bulk.

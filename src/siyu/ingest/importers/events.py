@@ -13,6 +13,7 @@ from typing import Final
 from siyu.ingest.importers.columns import ColumnPlan
 from siyu.ingest.importers.expressions import (
     Check,
+    Trimmed,
     clean_id,
     id_checks,
     ident,
@@ -47,6 +48,11 @@ def identity_values(plan: ColumnPlan, src: SourceFile) -> dict[str, str]:
     return {k: clean_id(text(c, src.columns[c])) for k, c in plan.identities.items()}
 
 
+def _id_columns(plan: ColumnPlan, src: SourceFile, pre: Trimmed) -> dict[str, str]:
+    """`identity_values` reading their text from ``pre`` columns: the same values."""
+    return {k: clean_id(pre(text(c, src.columns[c]))) for k, c in plan.identities.items()}
+
+
 def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
     """The SELECT validating an events file; see the module docstring for its columns.
 
@@ -60,21 +66,22 @@ def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         return text(column, types[column] if column else "VARCHAR")
 
     event_time_col = plan.source("event_time")
-    ids = identity_values(plan, src)
+    pre = Trimmed()
+    ids = _id_columns(plan, src, pre)
     props = t("properties")
     if plan.extras:
         extras = json_object_of([(c, types[c]) for c in plan.extras])
         props = f"json_merge_patch({extras}, coalesce({props}, '{{}}'))"
     inner = {
-        "_c_event_id": clean_id(t("event_id")),
+        "_c_event_id": clean_id(pre(t("event_id"))),
         "_c_type": f"coalesce(lower({t('type')}), 'track')",
         "_c_event": t("event"),
         "_t_event_time": time_raw(event_time_col, types[event_time_col] if event_time_col else ""),
         "_c_event_time": time_value(
             event_time_col, types[event_time_col] if event_time_col else ""
         ),
-        "_c_user_id": clean_id(t("user_id")),
-        "_c_anonymous_id": clean_id(t("anonymous_id")),
+        "_c_user_id": clean_id(pre(t("user_id"))),
+        "_c_anonymous_id": clean_id(pre(t("anonymous_id"))),
         "_c_properties": props,
         "_c_carrier": f"coalesce(lower({t('carrier')}), 'import')",
         "_c_app_id": t("app_id"),
@@ -126,19 +133,20 @@ def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         "app_id": "_c_app_id",
         "properties": "coalesce(_c_properties, '{}')",
     }
-    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed))
+    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed), pre)
 
 
 def users_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
     """The SELECT turning a users file into ``profile_set`` events (traits as properties)."""
     types = src.columns
     sealed = sealed or {}
-    ids = identity_values(plan, src)
+    pre = Trimmed()
+    ids = _id_columns(plan, src, pre)
     user_col = plan.source("user_id")
     updated_col = plan.source("updated_at")
     traits = json_object_of([(c, types[c]) for c in plan.extras])
     inner = {
-        "_c_user_id": clean_id(text(user_col, types[user_col] if user_col else "")),
+        "_c_user_id": clean_id(pre(text(user_col, types[user_col] if user_col else ""))),
         "_t_updated_at": time_raw(updated_col, types[updated_col] if updated_col else ""),
         "_c_updated_at": time_value(updated_col, types[updated_col] if updated_col else ""),
         "_c_traits": traits,
@@ -172,7 +180,7 @@ def users_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None
         "app_id": "NULL::VARCHAR",
         "properties": "_c_traits",
     }
-    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed))
+    return _assemble(inner, checks, outer, src, joined_columns(id_values, sealed), pre)
 
 
 def _assemble(
@@ -181,8 +189,9 @@ def _assemble(
     outer: dict[str, str],
     src: SourceFile,
     joined: dict[str, str],
+    pre: Trimmed,
 ) -> str:
-    return _assemble_rows(inner, checks, outer, src, _EVENT_OUTPUT, joined)
+    return _assemble_rows(inner, checks, outer, src, _EVENT_OUTPUT, joined, pre)
 
 
 def _assemble_rows(
@@ -192,15 +201,21 @@ def _assemble_rows(
     src: SourceFile,
     output: str,
     joined: dict[str, str] | None = None,
+    pre: Trimmed | None = None,
 ) -> str:
     """Three levels: parse the columns, find the first failing check, shape the row.
 
-    ``joined`` (inner column -> lookup) swaps personal ids for their sealed values
-    between the first two levels (`sealed_ids.sealed_join`).
+    ``pre`` are columns the parsing reads, computed a level below it. ``joined`` (inner
+    column -> lookup) swaps personal ids for their sealed values between the first two
+    levels (`sealed_ids.sealed_join`).
     """
     reason, key = reason_sql(checks)
+    source = SOURCE_VIEW
+    if pre is not None and pre.columns:
+        level0 = ", ".join(f"{expr} AS {name}" for name, expr in pre.columns.items())
+        source = f"(SELECT *, {level0} FROM {SOURCE_VIEW})"
     level1 = ", ".join(f"{expr} AS {name}" for name, expr in inner.items())
-    parsed = sealed_join(f"(SELECT *, {level1} FROM {SOURCE_VIEW})", joined or {})
+    parsed = sealed_join(f"(SELECT *, {level1} FROM {source})", joined or {})
     level3 = ", ".join(f"{expr} AS {ident(name)}" for name, expr in outer.items())
     return f"""
         SELECT _row, reason, reason_key, payload, {output}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 from siyu.ingest.importers.columns import ColumnPlan
-from siyu.ingest.importers.events import _assemble_rows, _valid_line_check, identity_values
+from siyu.ingest.importers.events import _assemble_rows, _id_columns, _valid_line_check
 from siyu.ingest.importers.expressions import (
     Check,
+    Trimmed,
     clean_id,
     id_checks,
     identities_map,
@@ -51,11 +52,12 @@ def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         return text(column, types[column] if column else "VARCHAR")
 
     paid_col = plan.source("paid_at")
-    ids = identity_values(plan, src)
+    pre = Trimmed()
+    ids = _id_columns(plan, src, pre)
     inner = {
-        "_c_order_id": clean_id(t("order_id")),
-        "_c_member_id": clean_id(t("member_id")),
-        "_c_user_id": clean_id(t("user_id")),
+        "_c_order_id": clean_id(pre(t("order_id"))),
+        "_c_member_id": clean_id(pre(t("member_id"))),
+        "_c_user_id": clean_id(pre(t("user_id"))),
         "_t_paid_at": time_raw(paid_col, types[paid_col] if paid_col else ""),
         "_c_paid_at": time_value(paid_col, types[paid_col] if paid_col else ""),
         "_t_amount": f"coalesce({t('amount_fen')}, {t('amount_yuan')})",
@@ -132,7 +134,7 @@ def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
         "properties": "_c_properties",
     }
     return _assemble_rows(
-        inner, checks, outer, src, _ORDER_OUTPUT, joined_columns(id_values, sealed)
+        inner, checks, outer, src, _ORDER_OUTPUT, joined_columns(id_values, sealed), pre
     )
 
 

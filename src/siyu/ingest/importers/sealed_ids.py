@@ -19,6 +19,7 @@ from typing import Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from siyu.identity.rules import PII_TYPES, base_type
 from siyu.ingest.importers.expressions import Check, ident, literal
@@ -58,13 +59,16 @@ def register_sealed(
         # Distinct file values first, then the cleaning expression on those only: the
         # expression on every row cost 2.5 s of 10 M rows, this 0.4 s.
         distinct = f"(SELECT DISTINCT {ident(id_columns[id_type])} FROM {SOURCE_VIEW})"
-        plain = (
-            cur.sql(f"SELECT DISTINCT {expr} AS plain FROM {distinct} WHERE {expr} IS NOT NULL")
-            .fetch_arrow_table()
+        # NULL is dropped here, not by a WHERE: DuckDB pushes such a filter below the
+        # inner DISTINCT, so the expression ran on every row again (1.9 s against 0.5 s
+        # for 10 M rows, measured).
+        plain = pc.drop_null(
+            cur.sql(f"SELECT DISTINCT {expr} AS plain FROM {distinct}")
+            .to_arrow_table()
             .column("plain")
             .combine_chunks()
+            .cast(pa.string())
         )
-        plain = plain.cast(pa.string())
         sealed = sealer.seal_pairs(pair_keys(pa.scalar(id_type, pa.string()), plain))
         name = f"{VIEW_PREFIX}{n}"
         cur.register(name, pa.table({"plain": plain, "sealed": sealed}))
