@@ -272,24 +272,30 @@ def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def delete_packed(cur: duckdb.DuckDBPyConnection, gone_sql: str) -> None:
-    """Remove packed rows for which ``gone_sql`` (over the packed columns) holds.
-
-    Each pack holding such a row is rewritten without it (packs are keyed by
-    ``min_seq``: every apply packs its own range of ``seq``).
-    """
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE _id_packed AS SELECT *, coalesce({gone_sql}, false)"
-        " AS gone"
-        " FROM identity_link_packed"
+    """Remove packed rows for which ``gone_sql`` (over the packed columns) holds."""
+    _rewrite_packs(
+        cur,
+        f"SELECT *, coalesce({gone_sql}, false) AS hit FROM identity_link_packed",
+        keep="NOT hit",
     )
+
+
+def _rewrite_packs(cur: duckdb.DuckDBPyConnection, rows_sql: str, keep: str = "true") -> None:
+    """Rewrite each pack holding a row ``rows_sql`` flags ``hit``, with its rows as
+    ``rows_sql`` gives them where ``keep`` holds.
+
+    ``rows_sql`` selects every packed row (`identity_link_packed` columns) plus ``hit``.
+    Packs are keyed by ``min_seq``: every apply packs its own range of ``seq``.
+    """
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _id_packed AS {rows_sql}")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT min_seq AS pack"
-        " FROM _id_packed WHERE gone"
+        " FROM _id_packed WHERE hit"
     )
     cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
     cur.execute(
         _insert_packs(
-            "FROM _id_packed WHERE NOT gone AND min_seq IN (SELECT pack FROM _id_hit)"
+            f"FROM _id_packed WHERE {keep} AND min_seq IN (SELECT pack FROM _id_hit)"
             " GROUP BY min_seq"
         )
     )
@@ -638,7 +644,7 @@ def _renumber(cur: duckdb.DuckDBPyConnection) -> None:
 
     An id's ``node_order`` is its first row; it moves only when a privacy deletion took
     that row, and then every reference to it follows: the actor of events and orders,
-    and packed rows (rewritten pack by pack, as in `delete_packed`).
+    and packed rows (`_rewrite_packs`).
     """
     if _scalar(cur, "SELECT count(*) FROM _id_renumbered"):
         for table in ("events", "orders"):
@@ -646,29 +652,17 @@ def _renumber(cur: duckdb.DuckDBPyConnection) -> None:
                 f"UPDATE {table} SET actor = r.new FROM _id_renumbered r"
                 f" WHERE {table}.actor = r.old"
             )
-        cur.execute(
+        _rewrite_packs(
+            cur,
             """
-            CREATE OR REPLACE TEMP TABLE _id_packed AS
             SELECT p.* REPLACE (coalesce(ra.new, p.a_node) AS a_node,
                                 coalesce(rb.new, p.b_node) AS b_node),
-                   ra.old IS NOT NULL OR rb.old IS NOT NULL AS moved
+                   ra.old IS NOT NULL OR rb.old IS NOT NULL AS hit
             FROM identity_link_packed p
             LEFT JOIN _id_renumbered ra ON ra.old = p.a_node
             LEFT JOIN _id_renumbered rb ON rb.old = p.b_node
-            """
+            """,
         )
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT min_seq AS pack"
-            " FROM _id_packed WHERE moved"
-        )
-        cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
-        cur.execute(
-            _insert_packs(
-                "FROM _id_packed WHERE min_seq IN (SELECT pack FROM _id_hit) GROUP BY min_seq"
-            )
-        )
-        cur.execute("DROP TABLE _id_packed")
-        cur.execute("DROP TABLE _id_hit")
     cur.execute("DROP TABLE _id_renumbered")
 
 

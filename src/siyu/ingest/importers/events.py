@@ -43,14 +43,15 @@ _EVENT_OUTPUT: Final = (
 )
 
 
-def identity_values(plan: ColumnPlan, src: SourceFile) -> dict[str, str]:
-    """Identity type -> SQL of its cleaned value over the source view (every kind)."""
-    return {k: clean_id(text(c, src.columns[c])) for k, c in plan.identities.items()}
+def identity_values(
+    plan: ColumnPlan, src: SourceFile, pre: Trimmed | None = None
+) -> dict[str, str]:
+    """Identity type -> SQL of its cleaned value over the source view (every kind).
 
-
-def _id_columns(plan: ColumnPlan, src: SourceFile, pre: Trimmed) -> dict[str, str]:
-    """`identity_values` reading their text from ``pre`` columns: the same values."""
-    return {k: clean_id(pre(text(c, src.columns[c]))) for k, c in plan.identities.items()}
+    With ``pre`` the text is read from columns computed a level below (the same values).
+    """
+    hoist = pre or (lambda expr: expr)
+    return {k: clean_id(hoist(text(c, src.columns[c]))) for k, c in plan.identities.items()}
 
 
 def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None = None) -> str:
@@ -67,7 +68,7 @@ def events_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
 
     event_time_col = plan.source("event_time")
     pre = Trimmed()
-    ids = _id_columns(plan, src, pre)
+    ids = identity_values(plan, src, pre)
     props = t("properties")
     if plan.extras:
         extras = json_object_of([(c, types[c]) for c in plan.extras])
@@ -141,7 +142,7 @@ def users_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | None
     types = src.columns
     sealed = sealed or {}
     pre = Trimmed()
-    ids = _id_columns(plan, src, pre)
+    ids = identity_values(plan, src, pre)
     user_col = plan.source("user_id")
     updated_col = plan.source("updated_at")
     traits = json_object_of([(c, types[c]) for c in plan.extras])

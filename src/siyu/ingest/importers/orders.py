@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from siyu.ingest.importers.columns import ColumnPlan
-from siyu.ingest.importers.events import _assemble_rows, _id_columns, _valid_line_check
+from siyu.ingest.importers.events import _assemble_rows, _valid_line_check, identity_values
 from siyu.ingest.importers.expressions import (
     Check,
     Trimmed,
@@ -53,7 +53,7 @@ def orders_query(plan: ColumnPlan, src: SourceFile, sealed: dict[str, str] | Non
 
     paid_col = plan.source("paid_at")
     pre = Trimmed()
-    ids = _id_columns(plan, src, pre)
+    ids = identity_values(plan, src, pre)
     inner = {
         "_c_order_id": clean_id(pre(t("order_id"))),
         "_c_member_id": clean_id(pre(t("member_id"))),
