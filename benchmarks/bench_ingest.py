@@ -19,7 +19,15 @@ member-device pair (one in 100 from one of 7 shared shop tablets). With the defa
 50,000 members and 300,000 events each pair comes three times, so one event in three
 founds new ids; fewer members make the traffic more of returning users.
 
+That default measures a cold start: an empty graph, every member new. ``--history N``
+measures a running account instead: each server first takes ``N`` events of the same
+members (resolved, with the resolver on), untimed, and the timed ``--events`` then come
+from those members plus ``--new-members`` members never seen before (their share of the
+timed events is new / (members + new)). DuckDB's raw append gets the same history first.
+
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
+    uv run python benchmarks/bench_ingest.py --events 300000 --runs 3 \
+        --history 1000000 --new-members 2500
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -160,8 +169,24 @@ def wait_resolved(port: int, home: Path, limit: float = 120) -> None:
     raise SystemExit(f"events still unresolved {limit:.0f} s after the load ended")
 
 
+def send(port: int, bodies: list[bytes], connections: int) -> tuple[int, float]:
+    """Send ``bodies`` from a separate load process: (events accepted, seconds)."""
+    queue: mp.Queue = mp.Queue()
+    proc = mp.Process(target=load_process, args=(port, bodies, connections, queue))
+    proc.start()
+    accepted, seconds = queue.get()
+    proc.join()
+    return int(accepted), float(seconds)
+
+
 def run_http(
-    events: int, batch: int, connections: int, resolve: bool, members: int = 50_000
+    events: int,
+    batch: int,
+    connections: int,
+    resolve: bool,
+    members: int = 50_000,
+    history: int = 0,
+    new_members: int = 0,
 ) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     env = {
@@ -202,13 +227,17 @@ def run_http(
             except OSError:
                 pass
             time.sleep(0.1)
-        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members)
+        if history:
+            # A running account's past: sent, and resolved, before anything is timed.
+            past = make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)
+            if send(port, past, connections)[0] != history:
+                raise SystemExit("the server did not accept the whole history")
+            del past
+            if resolve:
+                wait_resolved(port, home, limit=600)
+        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members)
         cpu_before = settled_cpu(server.pid)
-        queue: mp.Queue = mp.Queue()
-        proc = mp.Process(target=load_process, args=(port, bodies, connections, queue))
-        proc.start()
-        accepted, seconds = queue.get()
-        proc.join()
+        accepted, seconds = send(port, bodies, connections)
         # Includes resolving what was still pending when the load ended: a resolver
         # pacing itself can sleep while events wait, which looks idle, so with it on
         # the server is asked until nothing is pending.
@@ -237,8 +266,16 @@ def run_http(
     }
 
 
-def run_raw(events: int, batch: int, key: str, members: int = 50_000) -> dict[str, float]:
-    """DuckDB's own append rate for the same records, parsed outside the timing."""
+def run_raw(
+    events: int,
+    batch: int,
+    key: str,
+    members: int = 50_000,
+    history: int = 0,
+    new_members: int = 0,
+) -> dict[str, float]:
+    """DuckDB's own append rate for the same records, parsed outside the timing (after
+    appending ``history`` events of ``members``, untimed)."""
     from siyu.config import Settings
     from siyu.ingest import segment
     from siyu.ingest.model import records_to_arrow
@@ -246,20 +283,27 @@ def run_raw(events: int, batch: int, key: str, members: int = 50_000) -> dict[st
     from siyu.storage import Warehouse
 
     source = Source("bench", "bench", key, "server", None, None, None)  # type: ignore[arg-type]
-    records = []
-    for body in make_bodies(key, events, batch, uuid.uuid4().hex[:8], members):
-        parsed, _ = segment.parse(orjson.loads(body), "batch", source, 1_763_600_000_000_000)
-        records.extend(parsed)
+    chunk = batch * 50
+
+    def tables_of(bodies: list[bytes]) -> list[Any]:
+        records = []
+        for body in bodies:
+            parsed, _ = segment.parse(orjson.loads(body), "batch", source, 1_763_600_000_000_000)
+            records.extend(parsed)
+        return [records_to_arrow(records[i : i + chunk]) for i in range(0, len(records), chunk)]
+
     home = Path(tempfile.mkdtemp(prefix="siyu-raw-"))
     wh = Warehouse.open(Settings(home=home))
-    chunk = batch * 50
-    tables = [records_to_arrow(records[i : i + chunk]) for i in range(0, len(records), chunk)]
+    if history:
+        for table in tables_of(make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)):
+            wh.append_events(table)
+    tables = tables_of(make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members))
     start = time.perf_counter()
     for table in tables:
         wh.append_events(table)
     seconds = time.perf_counter() - start
     wh.close()
-    return {"seconds": seconds, "events_per_s": len(records) / seconds}
+    return {"seconds": seconds, "events_per_s": events / seconds}
 
 
 def main() -> None:
@@ -272,7 +316,16 @@ def main() -> None:
     # first sighting. Fewer members: more returning traffic, as in a mature account.
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--identity", choices=("off", "on", "both"), default="both")
+    # A running account: events of the same members sent (and resolved) before timing.
+    parser.add_argument("--history", type=int, default=0)
+    # Members first seen in the timed events (only meaningful with --history).
+    parser.add_argument("--new-members", type=int, default=0)
     args = parser.parse_args()
+    for name in ("events", "batch", "connections", "runs", "members"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.history < 0 or args.new_members < 0:
+        parser.error("--history and --new-members cannot be negative")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.identity]
     rates: dict[bool, list[float]] = {False: [], True: []}
     raw_rates, ratios, costs = [], [], []
@@ -283,13 +336,28 @@ def main() -> None:
         # Alternate which mode goes first, so a drift in the host's speed during a run
         # does not always favour the same one.
         for resolve in modes if run % 2 == 0 else modes[::-1]:
-            h = run_http(args.events, args.batch, args.connections, resolve, args.members)
-            if h["stored"] != args.events or h["accepted"] != args.events:
+            h = run_http(
+                args.events,
+                args.batch,
+                args.connections,
+                resolve,
+                args.members,
+                args.history,
+                args.new_members,
+            )
+            if h["stored"] != args.history + args.events or h["accepted"] != args.events:
                 raise SystemExit(f"lost events: {h}")
             got[resolve] = h
             rates[resolve].append(h["events_per_s"])
             cpu[resolve].append(h["cpu_us_per_event"])
-        r = run_raw(args.events, args.batch, next(iter(got.values()))["key"], args.members)
+        r = run_raw(
+            args.events,
+            args.batch,
+            next(iter(got.values()))["key"],
+            args.members,
+            args.history,
+            args.new_members,
+        )
         raw_rates.append(r["events_per_s"])
         line: dict[str, object] = {"run": len(raw_rates)}
         for resolve, h in got.items():
@@ -313,6 +381,8 @@ def main() -> None:
         "batch": args.batch,
         "connections": args.connections,
         "members": args.members,
+        "history": args.history,
+        "new_members": args.new_members,
         "runs": args.runs,
     }
     for resolve in modes:
