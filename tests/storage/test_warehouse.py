@@ -199,6 +199,46 @@ def test_upgrading_a_version_2_directory_keeps_its_events(settings: Settings) ->
     wh.close()
 
 
+def test_upgrading_per_apply_packs_keeps_every_packed_row(settings: Settings) -> None:
+    """Migration 12 turns migration 10's one pack per apply into one row per record."""
+    settings.home.mkdir(parents=True)
+    con = duckdb.connect(str(settings.database_path))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMP NOT NULL)"
+    )
+    for migration in MIGRATIONS[:11]:
+        assert migration.version <= 11
+        for statement in migration.statements:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, now())",
+            [migration.version, migration.name],
+        )
+    for order, (t, v) in enumerate([("member_id", "m1"), ("anonymous_id", "d1")]):
+        con.execute(
+            "INSERT INTO identities VALUES (?, ?, 'p1', 'r1', ?, TIMESTAMP '2026-11-01', false)",
+            [t, v, (order + 1) << 12],
+        )
+    # One apply's pack: event 5 (a node row and a link), order 9 (a node row).
+    con.execute(
+        "INSERT INTO identity_link_packs VALUES (5, 9, [5, 9, 5], [0, 0, 1], [4096, 4096, 4096],"
+        " [NULL, NULL, 8192], ['event', 'order', 'event'], ['e5', 'o9', 'e5'],"
+        " [TIMESTAMP '2026-11-02', TIMESTAMP '2026-11-03', TIMESTAMP '2026-11-02'])"
+    )
+    before = con.execute("SELECT * FROM identity_links ORDER BY seq, sub").fetchall()
+    con.close()
+    wh = Warehouse.open(settings)
+    cur = wh.cursor()
+    assert wh.schema_version() == MIGRATIONS[-1].version
+    assert cur.execute("SELECT * FROM identity_links ORDER BY seq, sub").fetchall() == before
+    assert len(before) == 3
+    packs = cur.execute("SELECT seq, origin, ref, len(sub) FROM identity_link_packs ORDER BY seq")
+    assert packs.fetchall() == [(5, "event", "e5", 2), (9, "order", "o9", 1)]
+    assert wh.reserve_seq(1) == 10  # numbering continues past the packed log
+    wh.close()
+
+
 def test_event_columns_match_the_event_record() -> None:
     from siyu.ingest.model import EVENT_SCHEMA
     from siyu.storage.warehouse import EVENT_COLUMNS

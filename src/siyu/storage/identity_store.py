@@ -62,24 +62,26 @@ def insert_links(cur: duckdb.DuckDBPyConnection, select_sql: str) -> int:
 
 #: ``identity_link_rows`` columns, in order.
 _ROW_COLUMNS: Final = "seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at"
-#: The list columns of ``identity_link_packs``.
-_PACKED: Final = ("seq", "sub", "a_node", "b_node", "origin", "ref", "seen_at")
+#: The per-row columns of ``identity_link_packs`` (lists; the others are per record).
+_PACKED: Final = ("sub", "a_node", "b_node")
 
 
 def _insert_packs(rows_sql: str) -> str:
-    """INSERT of ``identity_link_packs`` rows from ``rows_sql``: ``FROM … [WHERE …]
-    [GROUP BY …] [HAVING …]`` over the packed columns, one pack per group.
+    """INSERT of ``identity_link_packs`` rows from ``rows_sql`` (``FROM … [WHERE …]``
+    over packed rows: ``seq, sub, a_node, b_node, origin, ref, seen_at``), one per record.
 
-    The rows go into one list of structs, split into the columns afterwards: one list
-    aggregate keeps the columns aligned without sorting (seven ``list(… ORDER BY seq,
-    sub)`` sorted seven times: 46 ms against 18 ms for 90,000 rows). Nothing reads a
-    pack's rows by position; readers order by ``(seq, sub)`` themselves.
+    A record's rows go into one list of structs, split into the columns afterwards: one
+    list aggregate keeps the columns aligned without sorting (three ``list(… ORDER BY
+    sub)`` took 1.2-1.4 s for 900,000 rows against 0.65-0.70 s). Nothing reads a pack's
+    rows by position; readers order by ``(seq, sub)`` themselves.
     """
     fields = ", ".join(f"'{c}': {c}" for c in _PACKED)
     columns = ", ".join(f"list_transform(p, lambda x: x.{c})" for c in _PACKED)
     return (
-        f"INSERT INTO identity_link_packs SELECT lo, hi, {columns}"
-        f" FROM (SELECT min(seq) AS lo, max(seq) AS hi, list({{{fields}}}) AS p {rows_sql})"
+        f"INSERT INTO identity_link_packs SELECT seq, origin, ref, seen_at, {columns}"
+        f" FROM (SELECT seq, origin, ref, seen_at, list({{{fields}}}) AS p"
+        f" FROM (SELECT seq, sub, a_node, b_node, origin, ref, seen_at {rows_sql})"
+        " GROUP BY ALL)"
     )
 
 
@@ -101,6 +103,8 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
     A row is idle when it changes nothing now: a node row of an id already held, or a
     link between two ids already in one person (most of a returning user's traffic).
     Idle rows carry their ids' ``node_order`` (``a_node``, ``b_node``) for packing.
+    Needs `stage_known`'s tables: the SELECTs derive one event per signature, and the
+    events alike (``_id_copies``) get its rows here.
     """
     body = " UNION ALL ".join(f"SELECT {_ROW_COLUMNS} FROM ({sql})" for sql in select_sqls)
     cur.execute(
@@ -109,6 +113,15 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
         SELECT l.*, ia.node_order AS a_node, ib.node_order AS b_node, {_IDLE} AS idle
         FROM ({body}) l
         {_IDLE_JOINS}
+        """
+    )
+    # The events alike an event derived here (`stage_known`): its rows, as their own.
+    cur.execute(
+        """
+        INSERT INTO _id_new
+        SELECT c.seq, l.sub, l.kind, l.a_type, l.a_value, l.b_type, l.b_value, l.origin,
+               c.ref, c.seen_at, l.a_node, l.b_node, l.idle
+        FROM _id_copies c JOIN _id_new l ON l.seq = c.rep AND l.origin = 'event'
         """
     )
 
@@ -134,16 +147,11 @@ TODO_COLUMNS: Final = (
 )
 #: Signatures remembered at most; the cache is emptied when it grows past this.
 _KNOWN_LIMIT: Final = 2_000_000
-#: The rows of the known events of an apply (`stage_known`), unpacked.
-_KNOWN_ROWS: Final = """
-    SELECT seq, unnest(sub) AS sub, unnest(a_node) AS a_node, unnest(b_node) AS b_node,
-           'event' AS origin, ref, seen_at
-    FROM _id_hits
-"""
 
 
 def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
-    """Split pending events into known ones (``_id_hits``) and the rest (``_id_todo``).
+    """Split pending events into known ones (``_id_hits``), one event per signature of
+    the rest (``_id_todo``, to derive) and the others alike (``_id_copies``).
 
     A known event has the signature of an event resolved before whose rows were all
     idle after its apply (`remember_idle`), with nothing undone since (`forget_idle`
@@ -151,6 +159,11 @@ def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
     and time, and idle again. So most of a returning user's traffic skips deriving and
     classifying links, which was half of an apply (`BENCHMARKS.md`, "With incremental
     identity resolution").
+
+    Of the other events, those alike in their signature give the same rows, classified
+    alike (against the graph before the apply), so only the first of each is derived and
+    `stage_links` copies its rows to the rest (``rep`` names it): a burst's new visitors
+    come back within the same apply.
     """
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_sig AS SELECT seq, event_id AS ref,"
@@ -161,10 +174,16 @@ def stage_known(cur: duckdb.DuckDBPyConnection) -> None:
         " k.a_node, k.b_node FROM _id_sig s JOIN identity_link_known k ON k.sig = s.sig"
     )
     cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_copies AS"
+        " SELECT seq, ref, seen_at, min(seq) OVER (PARTITION BY sig) AS rep"
+        " FROM _id_sig s ANTI JOIN _id_hits h ON h.seq = s.seq"
+    )
+    cur.execute(
         f"CREATE OR REPLACE TEMP TABLE _id_todo AS SELECT {', '.join(TODO_COLUMNS)}"
         " FROM identity_pending_events e"
-        " ANTI JOIN _id_hits h ON h.seq = e.seq"
+        " SEMI JOIN _id_copies c ON c.rep = e.seq"
     )
+    cur.execute("DELETE FROM _id_copies WHERE seq = rep")
 
 
 def remember_idle(cur: duckdb.DuckDBPyConnection, after: pa.Table | None = None) -> None:
@@ -248,7 +267,7 @@ def rows_after(ops: dict[str, np.ndarray], root: np.ndarray, node_order: np.ndar
 
 
 def unstage_known(cur: duckdb.DuckDBPyConnection) -> None:
-    for name in ("_id_todo", "_id_hits", "_id_sig"):
+    for name in ("_id_todo", "_id_copies", "_id_hits", "_id_sig"):
         cur.execute(f"DROP TABLE {name}")
 
 
@@ -258,16 +277,15 @@ def forget_idle(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def store_staged(cur: duckdb.DuckDBPyConnection) -> None:
-    """Write ``_id_new``: rows that may change the graph as rows, idle ones as one pack.
+    """Write ``_id_new``: rows that may change the graph as rows, idle ones packed.
 
-    The pack also holds the rows of the apply's known events (`stage_known`).
+    The apply's known events (`stage_known`) are packed too, their rows as remembered.
     """
     cur.execute(f"INSERT INTO identity_link_rows SELECT {_ROW_COLUMNS} FROM _id_new WHERE NOT idle")
+    cur.execute(_insert_packs("FROM _id_new WHERE idle"))
     cur.execute(
-        _insert_packs(
-            "FROM (SELECT seq, sub, a_node, b_node, origin, ref, seen_at FROM _id_new"
-            f" WHERE idle UNION ALL {_KNOWN_ROWS}) HAVING count(*) > 0"
-        )
+        "INSERT INTO identity_link_packs"
+        " SELECT seq, 'event', ref, seen_at, sub, a_node, b_node FROM _id_hits"
     )
 
 
@@ -285,19 +303,16 @@ def _rewrite_packs(cur: duckdb.DuckDBPyConnection, rows_sql: str, keep: str = "t
     ``rows_sql`` gives them where ``keep`` holds.
 
     ``rows_sql`` selects every packed row (`identity_link_packed` columns) plus ``hit``.
-    Packs are keyed by ``min_seq``: every apply packs its own range of ``seq``.
+    Packs are keyed by ``seq``: one per record.
     """
     cur.execute(f"CREATE OR REPLACE TEMP TABLE _id_packed AS {rows_sql}")
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT min_seq AS pack"
+        "CREATE OR REPLACE TEMP TABLE _id_hit AS SELECT DISTINCT seq AS pack"
         " FROM _id_packed WHERE hit"
     )
-    cur.execute("DELETE FROM identity_link_packs WHERE min_seq IN (SELECT pack FROM _id_hit)")
+    cur.execute("DELETE FROM identity_link_packs WHERE seq IN (SELECT pack FROM _id_hit)")
     cur.execute(
-        _insert_packs(
-            f"FROM _id_packed WHERE {keep} AND min_seq IN (SELECT pack FROM _id_hit)"
-            " GROUP BY min_seq"
-        )
+        _insert_packs(f"FROM _id_packed WHERE {keep} AND seq IN (SELECT pack FROM _id_hit)")
     )
     cur.execute("DROP TABLE _id_packed")
     cur.execute("DROP TABLE _id_hit")
@@ -316,13 +331,10 @@ def attach_actors(
     # An apply reads the rows it staged (`stage_links`, ``staged``), others the log.
     source = "_id_new" if staged else "identity_links"
     since = "" if min_seq is None else f" AND l.seq >= {int(min_seq)}"
-    # Known events (`stage_known`) name their actor's node_order in their rows.
-    known = (
-        f" UNION ALL SELECT k.seq, i.node_order FROM ({_KNOWN_ROWS}) k"
-        " JOIN identities i ON i.node_order = k.a_node WHERE k.sub = 0"
-        if staged
-        else ""
-    )
+    # Known events (`stage_known`) name their actor's node_order in their node row
+    # (``sub`` 0): an id's node_order never changes while known signatures stand
+    # (`forget_idle`).
+    known = " UNION ALL SELECT seq, a_node[list_position(sub, 0)] FROM _id_hits" if staged else ""
     # In ``seq`` order: DuckDB's UPDATE joins these rows to ``events`` in the order they
     # come, and updating rows in scattered order cost 0.7 s per 100,000 against 0.04 s
     # in table order (a throwaway timing on this machine; most of an apply's CPU before).
@@ -372,7 +384,7 @@ def scope_regions(cur: duckdb.DuckDBPyConnection, min_seq: int) -> int:
             FROM identity_link_packed p
             JOIN identities ia ON ia.node_order = p.a_node
             LEFT JOIN identities ib ON ib.node_order = p.b_node
-            WHERE p.max_seq >= $s AND p.seq >= $s
+            WHERE p.seq >= $s
         )
         SELECT DISTINCT a_type AS t, a_value AS v FROM recent
         UNION

@@ -20,10 +20,29 @@ class Migration:
 
 #: The packed rows of ``identity_link_packs``, one per link (``b_node`` NULL: a node row).
 PACKED_ROWS: Final = """
+    SELECT seq, unnest(sub) AS sub, unnest(a_node) AS a_node, unnest(b_node) AS b_node,
+           origin, ref, seen_at
+    FROM identity_link_packs
+"""
+#: The same over migration 10's packs (one per apply), until migration 12 replaces them.
+_PACKED_ROWS_10: Final = """
     SELECT unnest(seq) AS seq, unnest(sub) AS sub, unnest(a_node) AS a_node,
            unnest(b_node) AS b_node, unnest(origin) AS origin, unnest(ref) AS ref,
            unnest(seen_at) AS seen_at, min_seq, max_seq
     FROM identity_link_packs
+"""
+#: The whole log: plain rows, and packed rows named through ``identities``.
+_IDENTITY_LINKS_VIEW: Final = """
+    CREATE VIEW identity_links AS
+    SELECT seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at
+    FROM identity_link_rows
+    UNION ALL
+    SELECT p.seq, p.sub, CASE WHEN p.b_node IS NULL THEN 'node' ELSE 'link' END,
+           ia.identity_type, ia.identity_value, ib.identity_type, ib.identity_value,
+           p.origin, p.ref, p.seen_at
+    FROM identity_link_packed p
+    JOIN identities ia ON ia.node_order = p.a_node
+    LEFT JOIN identities ib ON ib.node_order = p.b_node
 """
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -511,19 +530,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 seen_at TIMESTAMP[] NOT NULL
             )
             """,
-            f"CREATE VIEW identity_link_packed AS {PACKED_ROWS}",
-            """
-            CREATE VIEW identity_links AS
-            SELECT seq, sub, kind, a_type, a_value, b_type, b_value, origin, ref, seen_at
-            FROM identity_link_rows
-            UNION ALL
-            SELECT p.seq, p.sub, CASE WHEN p.b_node IS NULL THEN 'node' ELSE 'link' END,
-                   ia.identity_type, ia.identity_value, ib.identity_type, ib.identity_value,
-                   p.origin, p.ref, p.seen_at
-            FROM identity_link_packed p
-            JOIN identities ia ON ia.node_order = p.a_node
-            LEFT JOIN identities ib ON ib.node_order = p.b_node
-            """,
+            f"CREATE VIEW identity_link_packed AS {_PACKED_ROWS_10}",
+            _IDENTITY_LINKS_VIEW,
         ),
     ),
     Migration(
@@ -540,6 +548,42 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
                 b_node BIGINT[] NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        12,
+        "identity: packed rows kept one row per record instead of one per apply",
+        (
+            # A pack per apply put the whole log's packed rows in a few table rows, all
+            # in one row group: every checkpoint rewrote them all, so resolution's cost
+            # grew with the log (1.3 s of CPU per checkpoint after 1,000,000 events;
+            # BENCHMARKS.md). One row per record fills row groups like any table, and a
+            # known event's rows (`identity_store.stage_known`) go in without unpacking.
+            """
+            CREATE TABLE identity_link_packs_12 (
+                seq     BIGINT NOT NULL,
+                origin  VARCHAR NOT NULL,
+                ref     VARCHAR,
+                seen_at TIMESTAMP,
+                sub     INTEGER[] NOT NULL,
+                a_node  BIGINT[] NOT NULL,
+                b_node  BIGINT[] NOT NULL
+            )
+            """,
+            """
+            INSERT INTO identity_link_packs_12
+            SELECT seq, origin, ref, seen_at, list_transform(p, lambda x: x.sub),
+                   list_transform(p, lambda x: x.a_node), list_transform(p, lambda x: x.b_node)
+            FROM (SELECT seq, origin, ref, seen_at,
+                         list({'sub': sub, 'a_node': a_node, 'b_node': b_node}) AS p
+                  FROM identity_link_packed GROUP BY ALL)
+            """,
+            "DROP VIEW identity_links",
+            "DROP VIEW identity_link_packed",
+            "DROP TABLE identity_link_packs",
+            "ALTER TABLE identity_link_packs_12 RENAME TO identity_link_packs",
+            f"CREATE VIEW identity_link_packed AS {PACKED_ROWS}",
+            _IDENTITY_LINKS_VIEW,
         ),
     ),
 )

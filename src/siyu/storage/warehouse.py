@@ -177,11 +177,14 @@ class Warehouse:
             self._migrate()
             self._ensure_event_index()
             self._record_key_check()
-        # Before migration 10 (a read-only open of older data) the log was one table.
+        # Before migration 10 (a read-only open of older data) the log was one table;
+        # before migration 12 its packs were one per apply, with a ``max_seq``.
+        version = self.schema_version()
+        packs = "max_seq" if version < 12 else "seq"
         links = (
-            "(SELECT max(seq) FROM identity_link_rows), (SELECT max(max_seq) FROM"
+            f"(SELECT max(seq) FROM identity_link_rows), (SELECT max({packs}) FROM"
             " identity_link_packs)"
-            if "identity_link_packs" in self.table_names()
+            if version >= 10
             else "(SELECT max(seq) FROM identity_links)"
         )
         self._next_seq = int(
