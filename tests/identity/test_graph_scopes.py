@@ -7,6 +7,8 @@ reports the strongest rule whatever the scope's type order.
 
 from __future__ import annotations
 
+import pytest
+
 from siyu.identity.graph import add_decision, apply_new, rebuild
 from siyu.identity.rules import IdentityRules
 from siyu.storage import Warehouse
@@ -90,6 +92,28 @@ def test_an_id_turning_junk_between_batches_gives_what_a_rebuild_gives() -> None
         == conflicts
     )
     assert [(r[0], r[1]) for r in before if r[4]] == [("device_id", "shop-tablet")]
+
+
+@pytest.mark.parametrize("members", [3, 4])
+def test_a_new_id_is_counted_whole_within_its_first_batch(members: int) -> None:
+    """A device first seen in this batch is counted from the batch's own rows (no log
+    scan): at the fan-out it stays an id, one past it turns junk, as in a rebuild."""
+    rules = IdentityRules(max_fanout=3)
+    w = Warehouse.in_memory()
+    append(w, [event("old", {"device_id": "home"}, user_id="u0")])
+    apply_new(w, rules)
+    append(
+        w,
+        [event(f"e{i}", {"device_id": "new-tablet"}, user_id=f"u{i}") for i in range(members)]
+        + [event("again", {"device_id": "new-tablet"}, user_id="u1")],
+    )
+    apply_new(w, rules)
+    query = "SELECT identity_type, identity_value, person_id, region_id, junk FROM identities"
+    before = sorted(w.cursor().execute(query).fetchall())
+    rebuild(w, rules)
+    assert sorted(w.cursor().execute(query).fetchall()) == before
+    junk = [r[1] for r in before if r[4]]
+    assert junk == (["new-tablet"] if members > 3 else [])
 
 
 def test_a_junk_device_does_not_glue_its_members_into_one_region() -> None:

@@ -262,7 +262,7 @@ def _apply_fast(
     ops = store.load_ops(cur)
     limited, node_slot, slot_limit = _slots(type_names, nodes["type"], rules)
     kind, a, b, seq = ops["kind"], ops["a"], ops["b"], ops["seq"]
-    if _new_junk(cur, rules, kind, a, b, node_slot, nodes["junk"]):
+    if _new_junk(cur, rules, kind, a, b, node_slot, nodes):
         # An id just became junk: its earlier links are undone, so replay its regions.
         store.scope_regions(cur, min_seq)
         return _resolve(cur, rules, scoped=True, started=started), None
@@ -306,11 +306,19 @@ def _new_junk(
     a: np.ndarray,
     b: np.ndarray,
     node_slot: np.ndarray,
-    junk: np.ndarray,
+    nodes: dict[str, np.ndarray],
 ) -> bool:
-    """Whether a batch pushes an id of an unlimited type past the fan-out threshold."""
+    """Whether a batch pushes an id of an unlimited type past the fan-out threshold.
+
+    An id new in the batch has no rows before it, and none of its rows here is idle, so
+    the batch's rows count its fan-out whole (as a full replay's `_junk` counts it); only
+    stored ids need the log (`store.fanout_of`, a scan of it all).
+    """
+    junk, fresh = nodes["junk"], nodes["fresh"]
+    if _junk(kind, a, b, node_slot, len(junk), rules.max_fanout)[fresh].any():
+        return True
     loose, _ = _loose_strong(kind, a, b, node_slot)
-    candidates = np.unique(loose[~junk[loose]])
+    candidates = np.unique(loose[~junk[loose] & ~fresh[loose]])
     if not len(candidates):
         return False
     total: dict[int, int] = {}

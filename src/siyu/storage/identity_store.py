@@ -773,7 +773,7 @@ def scope_persons(
 
     Existing nodes keep their stored age, person and region; the returned arrays are per
     node index (age order): type code, node_order, the index of the person's oldest node
-    (``parent``; -1 for new nodes), junk.
+    (``parent``; the node itself for new ones), junk, and whether it is new (``fresh``).
     """
     drop_scope(cur)
     # Only the batch's rows that may change something (`stage_links`): idle ones change
@@ -845,6 +845,7 @@ def scope_persons(
         "node_order": _array(got["node_order"], np.int64),
         "junk": _array(got["junk"], np.bool_),
         "parent": parent,
+        "fresh": fresh,
     }
 
 
