@@ -37,6 +37,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -189,81 +190,84 @@ def run_http(
     new_members: int = 0,
 ) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
-    env = {
-        **os.environ,
-        "SIYU_HOME": str(home),
-        "SIYU_IDENTITY_RESOLVE_INTERVAL": os.environ.get("SIYU_IDENTITY_RESOLVE_INTERVAL", "1")
-        if resolve
-        else "0",
-    }
-    siyu = [sys.executable, "-m", "siyu"]
-    made = subprocess.run(
-        [*siyu, "sources", "add", "bench", "--carrier", "server", "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key = json.loads(made.stdout)["write_key"]
-    port = 18000 + os.getpid() % 1000
-    server = subprocess.Popen(
-        [*siyu, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        # Up, and done with start-up work (imports, compiling the resolver's SQL,
-        # loading its machine code: ~4 s of CPU once per process): the benchmark
-        # measures the per-event cost of running, not of starting.
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/health")
-                answer = c.getresponse()
-                if answer.status == 200 and json.loads(answer.read())["identity"] != "starting":
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        if history:
-            # A running account's past: sent, and resolved, before anything is timed.
-            past = make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)
-            if send(port, past, connections)[0] != history:
-                raise SystemExit("the server did not accept the whole history")
-            del past
+        env = {
+            **os.environ,
+            "SIYU_HOME": str(home),
+            "SIYU_IDENTITY_RESOLVE_INTERVAL": os.environ.get("SIYU_IDENTITY_RESOLVE_INTERVAL", "1")
+            if resolve
+            else "0",
+        }
+        siyu = [sys.executable, "-m", "siyu"]
+        made = subprocess.run(
+            [*siyu, "sources", "add", "bench", "--carrier", "server", "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        key = json.loads(made.stdout)["write_key"]
+        port = 18000 + os.getpid() % 1000
+        server = subprocess.Popen(
+            [*siyu, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            # Up, and done with start-up work (imports, compiling the resolver's SQL,
+            # loading its machine code: ~4 s of CPU once per process): the benchmark
+            # measures the per-event cost of running, not of starting.
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    c.request("GET", "/health")
+                    answer = c.getresponse()
+                    if answer.status == 200 and json.loads(answer.read())["identity"] != "starting":
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            if history:
+                # A running account's past: sent, and resolved, before anything is timed.
+                past = make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)
+                if send(port, past, connections)[0] != history:
+                    raise SystemExit("the server did not accept the whole history")
+                del past
+                if resolve:
+                    wait_resolved(port, home, limit=600)
+            bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members)
+            cpu_before = settled_cpu(server.pid)
+            accepted, seconds = send(port, bodies, connections)
+            # Includes resolving what was still pending when the load ended: a resolver
+            # pacing itself can sleep while events wait, which looks idle, so with it on
+            # the server is asked until nothing is pending.
             if resolve:
-                wait_resolved(port, home, limit=600)
-        bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members)
-        cpu_before = settled_cpu(server.pid)
-        accepted, seconds = send(port, bodies, connections)
-        # Includes resolving what was still pending when the load ended: a resolver
-        # pacing itself can sleep while events wait, which looks idle, so with it on
-        # the server is asked until nothing is pending.
-        if resolve:
-            wait_resolved(port, home)
-        cpu = settled_cpu(server.pid) - cpu_before
+                wait_resolved(port, home)
+            cpu = settled_cpu(server.pid) - cpu_before
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        stored = subprocess.run(
+            [*siyu, "status", "--json"], env=env, check=True, capture_output=True, text=True
+        )
+        status = json.loads(stored.stdout)
+        total = status["events"]["total"]
+        if resolve and status["identity"]["pending_records"]:
+            raise SystemExit(f"events left unresolved: {status['identity']}")
+        return {
+            "persons": status["identity"]["persons"],
+            "accepted": accepted,
+            "stored": total,
+            "seconds": seconds,
+            "events_per_s": accepted / seconds,
+            "cpu_us_per_event": cpu / accepted * 1e6,
+            "key": key,
+        }
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-    stored = subprocess.run(
-        [*siyu, "status", "--json"], env=env, check=True, capture_output=True, text=True
-    )
-    status = json.loads(stored.stdout)
-    total = status["events"]["total"]
-    if resolve and status["identity"]["pending_records"]:
-        raise SystemExit(f"events left unresolved: {status['identity']}")
-    return {
-        "persons": status["identity"]["persons"],
-        "accepted": accepted,
-        "stored": total,
-        "seconds": seconds,
-        "events_per_s": accepted / seconds,
-        "cpu_us_per_event": cpu / accepted * 1e6,
-        "home": str(home),
-        "key": key,
-    }
+        # Each run leaves 0.3-1.6 GB of DuckDB files; runs of runs filled the disk.
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def run_raw(
@@ -293,16 +297,21 @@ def run_raw(
         return [records_to_arrow(records[i : i + chunk]) for i in range(0, len(records), chunk)]
 
     home = Path(tempfile.mkdtemp(prefix="siyu-raw-"))
-    wh = Warehouse.open(Settings(home=home))
-    if history:
-        for table in tables_of(make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)):
+    try:
+        wh = Warehouse.open(Settings(home=home))
+        if history:
+            for table in tables_of(make_bodies(key, history, batch, uuid.uuid4().hex[:8], members)):
+                wh.append_events(table)
+        tables = tables_of(
+            make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members)
+        )
+        start = time.perf_counter()
+        for table in tables:
             wh.append_events(table)
-    tables = tables_of(make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members))
-    start = time.perf_counter()
-    for table in tables:
-        wh.append_events(table)
-    seconds = time.perf_counter() - start
-    wh.close()
+        seconds = time.perf_counter() - start
+        wh.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     return {"seconds": seconds, "events_per_s": events / seconds}
 
 
