@@ -171,20 +171,28 @@ def test_nested_transactions_join_the_open_one() -> None:
     assert wh.cursor().execute("SELECT count(*) FROM channels").fetchone() == (1,)
 
 
-def test_upgrading_a_version_2_directory_keeps_its_events(settings: Settings) -> None:
+def _directory_at(settings: Settings, version: int) -> duckdb.DuckDBPyConnection:
+    """A data directory as a release at schema ``version`` left it, open for more rows."""
     settings.home.mkdir(parents=True)
     con = duckdb.connect(str(settings.database_path))
     con.execute(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
         " applied_at TIMESTAMP NOT NULL)"
     )
-    for migration in MIGRATIONS[:2]:
+    for migration in MIGRATIONS:
+        if migration.version > version:
+            break
         for statement in migration.statements:
             con.execute(statement)
         con.execute(
             "INSERT INTO schema_migrations VALUES (?, ?, now())",
             [migration.version, migration.name],
         )
+    return con
+
+
+def test_upgrading_a_version_2_directory_keeps_its_events(settings: Settings) -> None:
+    con = _directory_at(settings, 2)
     con.execute(
         "INSERT INTO events (seq, event_id, type, event, event_time, received_at, source_id,"
         " protocol, carrier, method, properties, context) VALUES (7, 'kept', 'track', 'x',"
@@ -201,20 +209,7 @@ def test_upgrading_a_version_2_directory_keeps_its_events(settings: Settings) ->
 
 def test_upgrading_per_apply_packs_keeps_every_packed_row(settings: Settings) -> None:
     """Migration 12 turns migration 10's one pack per apply into one row per record."""
-    settings.home.mkdir(parents=True)
-    con = duckdb.connect(str(settings.database_path))
-    con.execute(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-        " applied_at TIMESTAMP NOT NULL)"
-    )
-    for migration in MIGRATIONS[:11]:
-        assert migration.version <= 11
-        for statement in migration.statements:
-            con.execute(statement)
-        con.execute(
-            "INSERT INTO schema_migrations VALUES (?, ?, now())",
-            [migration.version, migration.name],
-        )
+    con = _directory_at(settings, 11)
     for order, (t, v) in enumerate([("member_id", "m1"), ("anonymous_id", "d1")]):
         con.execute(
             "INSERT INTO identities VALUES (?, ?, 'p1', 'r1', ?, TIMESTAMP '2026-11-01', false)",
