@@ -556,7 +556,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         (
             # A pack per apply put the whole log's packed rows in a few table rows, all
             # in one row group: every checkpoint rewrote them all, so resolution's cost
-            # grew with the log (1.3 s of CPU per checkpoint after 1,000,000 events;
+            # grew with the log (the checkpoint after 300,000 returning events on a
+            # 1,000,000-event log: 2.1 s of CPU, 0.55 s without the resolver;
             # BENCHMARKS.md). One row per record fills row groups like any table, and a
             # known event's rows (`identity_store.stage_known`) go in without unpacking.
             """
