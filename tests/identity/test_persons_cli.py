@@ -94,6 +94,8 @@ def test_persons_in_process(tmp_path: Path) -> None:
     assert not any("13800138000" in r["identity_value"] for r in rows)  # masked
     lines = siyu(home, "identity", "export", "--format", "jsonl", "--reveal").stdout.splitlines()
     assert any(json.loads(x)["identity_value"] == "+8613800138000" for x in lines)
+    as_json = siyu(home, "identity", "export", "--json", "--reveal").stdout.splitlines()
+    assert as_json == lines  # --json, like the other commands, is the JSON-lines format
 
     # An operator decides: Carol's unionid belongs with Bob after all, then splits again.
     merged = json.loads(

@@ -182,8 +182,13 @@ def identity_export(
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
     reveal: RevealFlag = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="JSON lines, one identity each (= --format jsonl)")
+    ] = False,
 ) -> None:
     """The whole identity map (type, value, person_id), for syncing other systems."""
+    if json_out:
+        fmt = "jsonl"
     if fmt not in ("csv", "jsonl"):
         fail(f"--format must be csv or jsonl, got {fmt!r}")
     with _backend() as backend:
