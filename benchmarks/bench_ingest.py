@@ -156,15 +156,20 @@ def settled_cpu(root: int, quiet: float = 0.05, every: float = 1.0, limit: float
     raise SystemExit(f"the server did not go idle within {limit:.0f} s of the load ending")
 
 
+def resolver_report(port: int, home: Path) -> dict[str, Any]:
+    """The server's identity status (``pending_records``, ``resolver``: applies, ...)."""
+    token = json.loads((home / "server.json").read_text())["admin_token"]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/admin/v1/status", headers={"Authorization": f"Bearer {token}"})
+    identity: dict[str, Any] = json.loads(c.getresponse().read())["identity"]
+    return identity
+
+
 def wait_resolved(port: int, home: Path, limit: float = 120) -> None:
     """Poll the server's status until no event waits for identity resolution."""
-    token = json.loads((home / "server.json").read_text())["admin_token"]
     deadline = time.time() + limit
     while time.time() < deadline:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("GET", "/admin/v1/status", headers={"Authorization": f"Bearer {token}"})
-        status = json.loads(c.getresponse().read())
-        if not status["identity"]["pending_records"]:
+        if not resolver_report(port, home)["pending_records"]:
             return
         time.sleep(0.5)
     raise SystemExit(f"events still unresolved {limit:.0f} s after the load ended")
@@ -239,12 +244,21 @@ def run_http(
                     wait_resolved(port, home, limit=600)
             bodies = make_bodies(key, events, batch, uuid.uuid4().hex[:8], members + new_members)
             cpu_before = settled_cpu(server.pid)
+            before = resolver_report(port, home)["resolver"] if resolve else None
             accepted, seconds = send(port, bodies, connections)
             # Includes resolving what was still pending when the load ended: a resolver
             # pacing itself can sleep while events wait, which looks idle, so with it on
-            # the server is asked until nothing is pending.
+            # the server is asked until nothing is pending. How long that took is how far
+            # persons lagged behind the events at the end of the burst (to 0.5 s).
+            ended = time.perf_counter()
             if resolve:
                 wait_resolved(port, home)
+            lag = time.perf_counter() - ended
+            applies = apply_s = 0.0
+            if before is not None:
+                after = resolver_report(port, home)["resolver"]
+                applies = after["applies"] - before["applies"]
+                apply_s = after["apply_seconds_total"] - before["apply_seconds_total"]
             cpu = settled_cpu(server.pid) - cpu_before
         finally:
             server.terminate()
@@ -263,6 +277,9 @@ def run_http(
             "seconds": seconds,
             "events_per_s": accepted / seconds,
             "cpu_us_per_event": cpu / accepted * 1e6,
+            "lag_s": lag,
+            "applies": applies,
+            "apply_s": apply_s,
             "key": key,
         }
     finally:
@@ -340,6 +357,7 @@ def main() -> None:
     raw_rates, ratios, costs = [], [], []
     cpu: dict[bool, list[float]] = {False: [], True: []}
     cpu_ratios: list[float] = []
+    lags: list[float] = []
     for run in range(args.runs):
         got = {}
         # Alternate which mode goes first, so a drift in the host's speed during a run
@@ -383,6 +401,12 @@ def main() -> None:
             cpu_ratios.append(got[True]["cpu_us_per_event"] / got[False]["cpu_us_per_event"])
             line["identity_cpu_ratio"] = round(cpu_ratios[-1], 3)
             line["persons"] = got[True]["persons"]
+        if True in got:
+            line["persons_lag_s_after_load"] = round(got[True]["lag_s"], 1)
+            # the timed load's applies and their wall time (the resolver's own figures)
+            line["applies"] = got[True]["applies"]
+            line["apply_s"] = round(got[True]["apply_s"], 2)
+            lags.append(got[True]["lag_s"])
         print(json.dumps(line), file=sys.stderr)
     summary: dict[str, object] = {
         "benchmark": "ingest_segment_batch",
@@ -402,6 +426,8 @@ def main() -> None:
         summary[f"server_cpu_us_per_event_identity_{mode}_median"] = round(
             statistics.median(cpu[resolve]), 1
         )
+    if lags:
+        summary["persons_lag_s_after_load_median"] = round(statistics.median(lags), 1)
     summary["duckdb_raw_events_per_s_median"] = round(statistics.median(raw_rates))
     summary["fraction_of_raw_median"] = round(statistics.median(ratios), 3)
     if costs:
