@@ -262,15 +262,16 @@ def _apply_fast(
     ops = store.load_ops(cur)
     limited, node_slot, slot_limit = _slots(type_names, nodes["type"], rules)
     kind, a, b, seq = ops["kind"], ops["a"], ops["b"], ops["seq"]
-    if _new_junk(cur, rules, kind, a, b, node_slot, nodes):
-        # An id just became junk: its earlier links are undone, so replay its regions.
+    junk = _junk_after(cur, rules, kind, a, b, node_slot, nodes)
+    if junk is None:
+        # A stored id just became junk: its earlier links are undone, so replay its regions.
         store.scope_regions(cur, min_seq)
         return _resolve(cur, rules, scoped=True, started=started), None
     data = ReplayInput(
         parent=nodes["parent"],
         node_slot=node_slot,
         slot_limit=slot_limit,
-        junk=nodes["junk"],
+        junk=junk,
         first_seq=nodes["node_order"] >> store.ORDER_SHIFT,
         kind=kind,
         a=a,
@@ -279,11 +280,14 @@ def _apply_fast(
         keep_apart=store.keep_apart_among_nodes(cur),
     )
     result = replay(data)
-    region, region_node = _fast_regions(cur, kind, a, b, nodes["junk"])
+    region, region_node = _fast_regions(cur, kind, a, b, junk)
     conflicts = _conflicts(result, ops, [type_names[i] for i in limited])
-    store.write_increment(cur, result.root, region, region_node, conflicts, result.merged_away)
+    store.write_increment(
+        cur, result.root, region, region_node, conflicts, result.merged_away, junk
+    )
     after = store.rows_after(ops, result.root, nodes["node_order"])
-    return _stats(result, conflicts, 0, started), after
+    new_junk = int(np.count_nonzero(junk & ~nodes["junk"]))
+    return _stats(result, conflicts, new_junk, started), after
 
 
 def _stats(result: ReplayResult, conflicts: pa.Table, junk: int, started: float) -> ResolveStats:
@@ -299,7 +303,7 @@ def _stats(result: ReplayResult, conflicts: pa.Table, junk: int, started: float)
     )
 
 
-def _new_junk(
+def _junk_after(
     cur: duckdb.DuckDBPyConnection,
     rules: IdentityRules,
     kind: np.ndarray,
@@ -307,25 +311,30 @@ def _new_junk(
     b: np.ndarray,
     node_slot: np.ndarray,
     nodes: dict[str, np.ndarray],
-) -> bool:
-    """Whether a batch pushes an id of an unlimited type past the fan-out threshold.
+) -> np.ndarray | None:
+    """Each node's junk flag once the batch is in; None when a stored id of an unlimited
+    type goes past the fan-out threshold (its earlier links must be undone).
 
     An id new in the batch has no rows before it, and none of its rows here is idle, so
-    the batch's rows count its fan-out whole (as a full replay's `_junk` counts it); only
-    stored ids need the log (`store.fanout_of`, a scan of it all).
+    the batch's rows count its fan-out whole (as a full replay's `_junk` counts it). If it
+    is junk, it merged nothing before either, so the replay can go on from the stored
+    persons with it marked junk: a shop's tablet seen with a hundred members in its first
+    batch no longer sends the whole batch to a region replay (most of a cold start's
+    first apply). Only stored ids need the log (`store.fanout_of`, a scan of it all).
     """
     junk, fresh = nodes["junk"], nodes["fresh"]
-    if _junk(kind, a, b, node_slot, len(junk), rules.max_fanout)[fresh].any():
-        return True
     loose, _ = _loose_strong(kind, a, b, node_slot)
     candidates = np.unique(loose[~junk[loose] & ~fresh[loose]])
-    if not len(candidates):
-        return False
-    total: dict[int, int] = {}
-    for node, neighbour_type, count in store.fanout_of(cur, candidates):
-        if rules.rule(neighbour_type).limit is not None:
-            total[node] = total.get(node, 0) + count
-    return any(count > rules.max_fanout for count in total.values())
+    if len(candidates):
+        total: dict[int, int] = {}
+        for node, neighbour_type, count in store.fanout_of(cur, candidates):
+            if rules.rule(neighbour_type).limit is not None:
+                total[node] = total.get(node, 0) + count
+        if any(count > rules.max_fanout for count in total.values()):
+            return None
+    fresh_junk = _junk(kind, a, b, node_slot, len(junk), rules.max_fanout) & fresh
+    after: np.ndarray = junk | fresh_junk
+    return after
 
 
 def _fast_regions(

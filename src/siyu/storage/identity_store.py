@@ -230,13 +230,17 @@ def remember_idle(cur: duckdb.DuckDBPyConnection, after: pa.Table | None = None)
             LEFT JOIN _id_after x ON x.seq = l.seq AND x.sub = l.sub
             WHERE l.origin = 'event'
         """
+    # One list of structs, split afterwards, as `_insert_packs` does: nothing reads the
+    # lists by position (`attach_actors` finds ``sub`` 0 with `list_position`).
+    fields = ", ".join(f"'{c}': n.{c}" for c in _PACKED)
+    columns = ", ".join(f"list_transform(p, lambda x: x.{c})" for c in _PACKED)
     cur.execute(
         f"""
         INSERT INTO identity_link_known
-        SELECT s.sig, list(n.sub ORDER BY n.sub), list(n.a_node ORDER BY n.sub),
-               list(n.b_node ORDER BY n.sub)
-        FROM ({rows}) n JOIN _id_sig s ON s.seq = n.seq
-        GROUP BY s.seq, s.sig HAVING bool_and(n.idle)
+        SELECT sig, {columns}
+        FROM (SELECT s.sig, list({{{fields}}}) AS p
+              FROM ({rows}) n JOIN _id_sig s ON s.seq = n.seq
+              GROUP BY s.seq, s.sig HAVING bool_and(n.idle))
         """
     )
     if after is not None:
@@ -898,11 +902,14 @@ def write_increment(
     region_node: np.ndarray,
     conflicts: pa.Table,
     merged_away: np.ndarray,
+    junk: np.ndarray,
 ) -> None:
     """Apply a fast-path result: new ids, changed persons and regions, overrides, conflicts.
 
     ``region`` is the region id of each node's raw component when it continues a stored
     region, else null and ``region_node`` (the component's oldest node) names it.
+    ``junk`` is each node's flag after the batch: a stored id's stays as stored (one
+    turning junk is replayed by region instead), a new id's may be set.
     """
     n = len(root)
     # Person and region ids are the own ids of a few nodes (roots, the oldest node of a
@@ -933,6 +940,7 @@ def write_increment(
                     pa.scalar(None, pa.string()),
                 ),
                 "merged_away": pa.array(merged_away),
+                "junk": pa.array(junk),
             }
         ),
     )
@@ -940,7 +948,7 @@ def write_increment(
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _id_map AS
-        SELECT n.idx, n.t, n.v, n.node_order, n.first_seen, n.junk, n.old_person,
+        SELECT n.idx, n.t, n.v, n.node_order, n.first_seen, r.junk, n.old_person,
                n.old_region, r.own_id, r.merged_away, r.person_id, r.region_id
         FROM _id_nodes n JOIN _id_result r ON r.idx = n.idx
         """
