@@ -47,3 +47,23 @@ def test_a_resolver_not_running_is_off() -> None:
     report = resolver.report(running=False)
     assert report["state"] == "off"
     assert report["next_apply_in_s"] is None
+
+
+def test_resolution_status_counts_what_waits_for_a_person() -> None:
+    from siyu.ingest.status import resolution_status, warehouse_status
+
+    w = Warehouse.in_memory()
+    assert resolution_status(w) == {"resolved_through_seq": 0, "pending_records": 0}
+    append(w, [event(f"e{i}", {"unionid": f"n{i}"}, user_id=f"u{i}") for i in range(3)])
+    assert resolution_status(w)["pending_records"] == 3
+    apply_new(w, IdentityRules.with_overrides({}))
+    (latest,) = w.cursor().execute("SELECT max(seq) FROM events").fetchone() or (0,)
+    assert resolution_status(w) == {"resolved_through_seq": latest, "pending_records": 0}
+    append(w, [event("e9", {"unionid": "n9"}, user_id="u9")])
+    status = resolution_status(w)
+    assert status["pending_records"] == 1
+    full = warehouse_status(w)["identity"]
+    assert (full["pending_records"], full["resolved_through_seq"]) == (
+        status["pending_records"],
+        status["resolved_through_seq"],
+    )

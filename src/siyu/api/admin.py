@@ -21,7 +21,7 @@ from siyu.api.access import admin_router
 from siyu.identity import graph, persons, service
 from siyu.identity.exceptions import IdentityError, PersonNotFound
 from siyu.ingest.sources import SourceError
-from siyu.ingest.status import warehouse_status
+from siyu.ingest.status import resolution_status, warehouse_status
 from siyu.jobs import JobError, JobRunner
 from siyu.pipeline.runner import PipelineError, run_daily
 from siyu.runtime import Runtime
@@ -162,6 +162,14 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
         return await _identity(
             lambda: service.decide(runtime, body.kind, body.a, body.b, actor="api")
         )
+
+    @api.get("/identity/status")
+    async def identity_status() -> dict[str, Any]:
+        """Is resolution keeping up: pending records and the resolver's report, cheaply
+        (``/status`` counts everything stored; this is for polling under traffic)."""
+        result: dict[str, Any] = await run_in_threadpool(resolution_status, runtime.warehouse)
+        result["resolver"] = runtime.resolver.report(runtime.resolves_identities)
+        return result
 
     @api.get("/identity/export")
     async def identity_export(format: str = "csv", reveal: bool = False) -> StreamingResponse:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from siyu.storage import Warehouse
-from siyu.storage.identity_store import person_counts
+from siyu.storage.identity_store import person_counts, state
 
 
 def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
@@ -32,11 +34,7 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
     )
     identity = person_counts(cur)
     through = identity["resolved_through_seq"]
-    pending = cur.execute(
-        "SELECT (SELECT count(*) FROM events WHERE seq > $s)"
-        " + (SELECT count(*) FROM orders WHERE seq > $s)",
-        {"s": through},
-    ).fetchone()
+    pending = _pending(cur, through)
     result = {
         "home": str(warehouse.path.parent) if warehouse.path else None,
         "schema_version": warehouse.schema_version(),
@@ -59,7 +57,7 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
             "identities": identity["identities"],
             "open_conflicts": identity["conflicts"],
             "resolved_through_seq": through,
-            "pending_records": int(pending[0]) if pending else 0,
+            "pending_records": pending,
         },
         "sources": rows("SELECT count(*) FROM sources")[0][0],
         "items": rows("SELECT count(*) FROM items WHERE NOT deleted")[0][0],
@@ -80,6 +78,32 @@ def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
     }
     cur.close()
     return result
+
+
+def resolution_status(warehouse: Warehouse) -> dict[str, int]:
+    """How far identity resolution is behind ingestion, for polling while traffic flows.
+
+    `warehouse_status` scans every event and identity (counts by carrier, persons): 22 ms
+    of CPU per call at 1.3 million events, against 1.1 ms for this, which reads only the
+    watermark and the row groups of unresolved records (medians of 7, a throwaway timing
+    on this machine, 2026-11-24).
+    """
+    cur = warehouse.cursor()
+    try:
+        through = int(state(cur, "watermark") or 0)
+        return {"resolved_through_seq": through, "pending_records": _pending(cur, through)}
+    finally:
+        cur.close()
+
+
+def _pending(cur: duckdb.DuckDBPyConnection, through: int) -> int:
+    """Events and orders past ``through`` (the resolved watermark)."""
+    row = cur.execute(
+        "SELECT (SELECT count(*) FROM events WHERE seq > $s)"
+        " + (SELECT count(*) FROM orders WHERE seq > $s)",
+        {"s": through},
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _iso(value: Any) -> str | None:
