@@ -94,6 +94,61 @@ def test_an_id_turning_junk_between_batches_gives_what_a_rebuild_gives() -> None
     assert [(r[0], r[1]) for r in before if r[4]] == [("device_id", "shop-tablet")]
 
 
+def test_a_device_turning_junk_replays_only_its_regions_then_the_rest_goes_on() -> None:
+    """A stored device crossing the fan-out undoes what it merged: its region (and what
+    this batch joins to it) is replayed, the batch's other rows continue from the stored
+    persons, and the result is a rebuild's, log and actors included."""
+    from tests.identity.test_graph_properties import differences, state
+
+    rules = IdentityRules(max_fanout=3)
+    w = Warehouse.in_memory()
+    append(
+        w,
+        [
+            event("s1", {"device_id": "shop", "unionid": "n1"}, user_id="u1"),  # shop joins u1
+            event("s2", {"device_id": "shop"}, user_id="u2"),  # a conflict: two login ids
+            event("o1", {"device_id": "d10"}, user_id="u10"),
+            event("o2", {"unionid": "n11"}, user_id="u11"),
+        ],
+    )
+    apply_new(w, rules)
+    append(
+        w,
+        [
+            event("s3", {"device_id": "shop"}, user_id="u3"),
+            event("s4", {"device_id": "shop"}, user_id="u4"),  # four members: junk now
+            event("p1", {"device_id": "d1b"}, user_id="u1"),  # inside the shop's region
+            event("p3", {"unionid": "n1b"}, user_id="u1"),  # a conflict there
+            event("p2", {"device_id": "pad"}, anonymous_id="shop"),  # device to device
+            event("q1", {"device_id": "d10b"}, user_id="u10"),  # elsewhere
+            event("q2", {"device_id": "d11"}, user_id="u11"),
+            event("q3", {"device_id": "d20"}, user_id="u20"),  # someone new
+            event("q4", {"unionid": "n11"}, user_id="u11"),  # returning, idle
+        ],
+    )
+    stats = apply_new(w, rules)
+    assert stats is not None and stats.replayed
+    shop = (
+        w.cursor()
+        .execute("SELECT junk, person_id FROM identities WHERE identity_value = 'shop'")
+        .fetchone()
+    )
+    assert shop is not None and shop[0]
+    u1 = (
+        w.cursor()
+        .execute("SELECT person_id FROM identities WHERE identity_value = 'u1'")
+        .fetchone()
+    )
+    assert u1 is not None and u1[0] != shop[1]  # the shop no longer in u1's person
+    incremental = state(w)
+    conflicts = "SELECT seq, sub, rule FROM identity_conflicts ORDER BY ALL"
+    once = w.cursor().execute(conflicts).fetchall()
+    assert [rule for _, _, rule in once] == ["unionid"]  # recorded once, not per pass
+    rebuild(w, rules)
+    assert differences(incremental, state(w)) == {}
+    assert w.cursor().execute(conflicts).fetchall() == once
+
+
 @pytest.mark.parametrize("members", [3, 4])
 def test_a_new_id_is_counted_whole_within_its_first_batch(members: int) -> None:
     """A device first seen in this batch is counted from the batch's own rows (no log

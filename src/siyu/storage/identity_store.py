@@ -11,6 +11,8 @@ every later replay touching one of them would read whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import duckdb
@@ -453,15 +455,58 @@ def _scope_links(cur: duckdb.DuckDBPyConnection) -> int:
     return _scalar(cur, "SELECT count(*) FROM _id_links")
 
 
-def scope_region_ids(cur: duckdb.DuckDBPyConnection, regions: list[str]) -> int:
-    """Scope = the named regions."""
+def scope_region_ids(
+    cur: duckdb.DuckDBPyConnection, regions: list[str], *, with_kept: bool = False
+) -> int:
+    """Scope = the named regions; ``with_kept``: and the new ids of `keep_new_ids`."""
     drop_scope(cur)
+    kept = " UNION SELECT t, v FROM _id_kept" if with_kept else ""
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _id_scope AS SELECT identity_type AS t,"
-        " identity_value AS v FROM identities WHERE list_contains($r, region_id)",
+        f" identity_value AS v FROM identities WHERE list_contains($r, region_id){kept}",
         {"r": regions},
     )
     return _scope_links(cur)
+
+
+def keep_new_ids(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> None:
+    """``_id_kept``: the ids new in this batch among the fast path's nodes ``nodes``
+    (`scope_persons` indexes), for `scope_region_ids`: they are in no region yet."""
+    cur.register("_id_pick_new", pa.table({"idx": pa.array(nodes.astype(np.int64))}))
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _id_kept AS SELECT t, v FROM _id_nodes"
+        " SEMI JOIN _id_pick_new USING (idx) WHERE old_person IS NULL"
+    )
+    cur.unregister("_id_pick_new")
+
+
+def regions_of_nodes(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> list[str]:
+    """The stored regions of the fast path's nodes ``nodes``."""
+    cur.register("_id_pick_old", pa.table({"idx": pa.array(nodes.astype(np.int64))}))
+    rows = cur.execute(
+        "SELECT DISTINCT old_region FROM _id_nodes SEMI JOIN _id_pick_old USING (idx)"
+        " WHERE old_region IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    cur.unregister("_id_pick_old")
+    return [str(r[0]) for r in rows]
+
+
+@contextmanager
+def fast_scope_aside(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep the fast path's ``_id_nodes`` and ``_id_links`` through a region replay
+    (which builds and drops its own), for `write_increment` afterwards."""
+    for name in _FAST_TABLES:
+        cur.execute(f"ALTER TABLE {name} RENAME TO {name}_fast")
+    try:
+        yield
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _id_kept")
+        for name in _FAST_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            cur.execute(f"ALTER TABLE {name}_fast RENAME TO {name}")
+
+
+_FAST_TABLES: Final = ("_id_nodes", "_id_links")
 
 
 #: Op kinds as the small integers of `siyu.identity.replay` (KINDS).
@@ -903,13 +948,15 @@ def write_increment(
     conflicts: pa.Table,
     merged_away: np.ndarray,
     junk: np.ndarray,
+    skip: np.ndarray,
 ) -> None:
     """Apply a fast-path result: new ids, changed persons and regions, overrides, conflicts.
 
     ``region`` is the region id of each node's raw component when it continues a stored
     region, else null and ``region_node`` (the component's oldest node) names it.
     ``junk`` is each node's flag after the batch: a stored id's stays as stored (one
-    turning junk is replayed by region instead), a new id's may be set.
+    turning junk is replayed by region instead), a new id's may be set. Nodes flagged
+    ``skip`` are left as they are (a region replay wrote them in this apply).
     """
     n = len(root)
     # Person and region ids are the own ids of a few nodes (roots, the oldest node of a
@@ -941,6 +988,7 @@ def write_increment(
                 ),
                 "merged_away": pa.array(merged_away),
                 "junk": pa.array(junk),
+                "skip": pa.array(skip),
             }
         ),
     )
@@ -951,6 +999,7 @@ def write_increment(
         SELECT n.idx, n.t, n.v, n.node_order, n.first_seen, r.junk, n.old_person,
                n.old_region, r.own_id, r.merged_away, r.person_id, r.region_id
         FROM _id_nodes n JOIN _id_result r ON r.idx = n.idx
+        WHERE NOT r.skip
         """
     )
     cur.execute(
