@@ -480,17 +480,6 @@ def keep_new_ids(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> None:
     cur.unregister("_id_pick_new")
 
 
-def regions_of_nodes(cur: duckdb.DuckDBPyConnection, nodes: np.ndarray) -> list[str]:
-    """The stored regions of the fast path's nodes ``nodes``."""
-    cur.register("_id_pick_old", pa.table({"idx": pa.array(nodes.astype(np.int64))}))
-    rows = cur.execute(
-        "SELECT DISTINCT old_region FROM _id_nodes SEMI JOIN _id_pick_old USING (idx)"
-        " WHERE old_region IS NOT NULL ORDER BY 1"
-    ).fetchall()
-    cur.unregister("_id_pick_old")
-    return [str(r[0]) for r in rows]
-
-
 @contextmanager
 def fast_scope_aside(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Keep the fast path's ``_id_nodes`` and ``_id_links`` through a region replay
