@@ -82,6 +82,13 @@ def router(runtime: Runtime, jobs: JobRunner, admin_token: str) -> APIRouter:
         result["identity"]["resolver"] = runtime.resolver.report(runtime.resolves_identities)
         return result
 
+    @api.post("/checkpoint")
+    async def checkpoint() -> dict[str, Any]:
+        """Write DuckDB's log into the database file now (waiting for any identity
+        resolution under way): before copying the file for a backup."""
+        seconds = await run_in_threadpool(runtime.warehouse.checkpoint_all)
+        return {"checkpointed": True, "seconds": round(seconds, 3)}
+
     @api.get("/sources")
     async def list_sources(reveal: bool = False) -> list[dict[str, Any]]:
         return [s.public(reveal_key=reveal) for s in runtime.sources.list()]
