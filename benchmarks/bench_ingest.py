@@ -27,6 +27,8 @@ from those members plus ``--new-members`` members never seen before (their share
 timed events is new / (members + new)). DuckDB's raw append gets the same history first.
 
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3
+    # a surge of new users with a session's worth of events each (one event in ten new)
+    uv run python benchmarks/bench_ingest.py --events 300000 --runs 3 --members 15000
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3 \
         --history 1000000 --new-members 2500
 """
