@@ -109,12 +109,11 @@ def stage_links(cur: duckdb.DuckDBPyConnection, select_sqls: list[str]) -> None:
     events alike (``_id_copies``) get its rows here.
     """
     body = " UNION ALL ".join(f"SELECT {_ROW_COLUMNS} FROM ({sql})" for sql in select_sqls)
-    # The ids' persons too: `scope_persons` starts from them rather than looking the
-    # batch's ids up in ``identities`` once more (a scan of it all, 40 ms an apply at
-    # 2 million ids).
-    # ``identities`` is read once for both ends of every row (``ends`` then joined back
-    # by ``(seq, sub)``, unique here): two joins read it twice, which at 2 million ids
-    # was half of this statement.
+    # ``identities`` is read once for both ends of every row, ``held`` joined back by
+    # ``(seq, sub)`` (unique: ``sub`` numbers a record's rows, and events and orders
+    # draw ``seq`` from one sequence): a join per end read it twice, half of this
+    # statement at 2 million ids. The ids' persons are kept for `scope_persons`, which
+    # would look the same ids up again otherwise (another 40 ms an apply there).
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _id_new AS
