@@ -164,16 +164,23 @@ def settled_cpu(
     raise SystemExit(f"the server did not go idle within {limit:.0f} s of the load ending")
 
 
-def checkpoint(port: int, home: Path) -> None:
-    """``POST /admin/v1/checkpoint``: everything written, the identity graph included,
-    goes from DuckDB's log into the file (the server's resolution waits for none)."""
+def admin(port: int, home: Path, method: str, path: str) -> dict[str, Any]:
+    """One admin API call with the server's admin token, its JSON answer."""
     token = json.loads((home / "server.json").read_text())["admin_token"]
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.request("POST", "/admin/v1/checkpoint", headers={"Authorization": f"Bearer {token}"})
+    c.request(method, f"/admin/v1{path}", headers={"Authorization": f"Bearer {token}"})
     answer = c.getresponse()
+    body = answer.read()
     if answer.status != 200:
-        raise SystemExit(f"checkpoint failed: {answer.status} {answer.read()!r}")
-    answer.read()
+        raise SystemExit(f"{method} {path} failed: {answer.status} {body!r}")
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+def checkpoint(port: int, home: Path) -> None:
+    """``POST /admin/v1/checkpoint``: everything written goes from DuckDB's log into the
+    file, the identity graph's writes included (it waits for an apply under way)."""
+    admin(port, home, "POST", "/checkpoint")
 
 
 def resolver_report(port: int, home: Path) -> dict[str, Any]:
@@ -183,11 +190,7 @@ def resolver_report(port: int, home: Path) -> dict[str, Any]:
     CPU per poll at 1.3 million events (`siyu.ingest.status.resolution_status`), which
     only the resolver-on runs paid.
     """
-    token = json.loads((home / "server.json").read_text())["admin_token"]
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", "/admin/v1/identity/status", headers={"Authorization": f"Bearer {token}"})
-    status: dict[str, Any] = json.loads(c.getresponse().read())
-    return status
+    return admin(port, home, "GET", "/identity/status")
 
 
 def wait_resolved(port: int, home: Path, limit: float = 120) -> None:

@@ -38,7 +38,6 @@ from siyu.progress import Progress, no_progress
 from siyu.storage import identity_store as store
 from siyu.storage.warehouse import Warehouse
 
-WATERMARK = "watermark"
 RULES = "rules"
 
 
@@ -74,7 +73,7 @@ def rebuild(
         stats = _resolve(cur, rules, scoped=False, started=started)
         progress("naming each record's actor", 2, 3)
         store.attach_actors(cur)
-        store.set_state(cur, WATERMARK, str(watermark))
+        store.set_state(cur, store.WATERMARK, str(watermark))
         store.set_state(cur, RULES, rules.fingerprint())
         progress("done", 3, 3)
     return stats
@@ -84,7 +83,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
     """Resolve events and orders that arrived since the last apply; None when none did."""
     started = time.perf_counter()
     with warehouse.identity_transaction() as cur:
-        done = int(store.state(cur, WATERMARK) or 0)
+        done = store.resolved_through(cur)
         latest = _max_seq(cur)
         if latest <= done:
             return None
@@ -107,7 +106,7 @@ def apply_new(warehouse: Warehouse, rules: IdentityRules) -> ResolveStats | None
         store.remember_idle(cur, after)
         store.unstage_known(cur)
         cur.execute("DROP TABLE _id_new")
-        store.set_state(cur, WATERMARK, str(latest))
+        store.set_state(cur, store.WATERMARK, str(latest))
         if fingerprint is None:
             store.set_state(cur, RULES, rules.fingerprint())
     return stats

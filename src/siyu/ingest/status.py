@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from siyu.storage import Warehouse
-from siyu.storage.identity_store import person_counts, state
+from siyu.storage.identity_store import person_counts, resolved_through
 
 
 def warehouse_status(warehouse: Warehouse) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def resolution_status(warehouse: Warehouse) -> dict[str, int]:
     """
     cur = warehouse.cursor()
     try:
-        through = int(state(cur, "watermark") or 0)
+        through = resolved_through(cur)
         return {"resolved_through_seq": through, "pending_records": _pending(cur, through)}
     finally:
         cur.close()

@@ -37,13 +37,22 @@ def person_id_sql(t: str, v: str) -> str:
     return _PID.format(t=t, v=v)
 
 
+#: ``identity_state`` key of the last ``seq`` resolved (events and orders up to it).
+WATERMARK: Final = "watermark"
+
+
+def resolved_through(cur: duckdb.DuckDBPyConnection) -> int:
+    """The last ``seq`` identity resolution has applied (0 before the first apply)."""
+    return int(state(cur, WATERMARK) or 0)
+
+
 def person_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Persons, identities, open conflicts and the seq resolved through."""
     row = cur.execute(
         f"""
         SELECT count(DISTINCT person_id), count(*),
                (SELECT count(*) FROM identity_conflicts WHERE {OPEN_CONFLICT}),
-               (SELECT CAST(value AS BIGINT) FROM identity_state WHERE key = 'watermark')
+               (SELECT CAST(value AS BIGINT) FROM identity_state WHERE key = '{WATERMARK}')
         FROM identities
         """
     ).fetchone()
