@@ -31,6 +31,13 @@ timed events is new / (members + new)). DuckDB's raw append gets the same histor
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3 --members 15000
     uv run python benchmarks/bench_ingest.py --events 300000 --runs 3 \
         --history 1000000 --new-members 2500
+
+``--rate R`` sends the timed events at R a second instead of as fast as they go: the
+steady traffic of a working day, where every request is its own commit and each apply of
+the resolver takes a few seconds' events.
+
+    uv run python benchmarks/bench_ingest.py --events 60000 --rate 2000 --runs 1 \
+        --members 500000 --history 2000000 --new-members 5000
 """
 
 from __future__ import annotations
@@ -88,10 +95,13 @@ def make_bodies(
     return bodies
 
 
-def _sender(port: int, bodies: list[bytes], out: list[int]) -> None:
+def _sender(port: int, bodies: list[bytes], out: list[int], due: list[float] | None = None) -> None:
+    """Send ``bodies`` on one connection; ``due``: not before these perf_counter times."""
     con = http.client.HTTPConnection("127.0.0.1", port)
     accepted = 0
-    for body in bodies:
+    for n, body in enumerate(bodies):
+        if due is not None and (early := due[n] - time.perf_counter()) > 0:
+            time.sleep(early)
         while True:
             con.request("POST", "/v1/batch", body, {"Content-Type": "application/json"})
             answer = con.getresponse()
@@ -105,12 +115,32 @@ def _sender(port: int, bodies: list[bytes], out: list[int]) -> None:
     out.append(accepted)
 
 
-def load_process(port: int, bodies: list[bytes], connections: int, queue: mp.Queue) -> None:
-    """Runs in its own process: sends every body, reports (accepted, seconds)."""
+def load_process(
+    port: int, bodies: list[bytes], connections: int, queue: mp.Queue, rate: float = 0
+) -> None:
+    """Runs in its own process: sends every body, reports (accepted, seconds).
+
+    ``rate`` > 0: events per second in all, body ``i`` falling due ``i * batch / rate``
+    seconds after the start (steady traffic rather than a burst).
+    """
     shares = [bodies[i::connections] for i in range(connections)]
     out: list[int] = []
-    threads = [threading.Thread(target=_sender, args=(port, s, out)) for s in shares]
     start = time.perf_counter()
+    per_body = len(orjson.loads(bodies[0])["batch"]) / rate if rate > 0 and bodies else 0.0
+    threads = [
+        threading.Thread(
+            target=_sender,
+            args=(
+                port,
+                share,
+                out,
+                [start + (i + k * connections) * per_body for k in range(len(share))]
+                if per_body
+                else None,
+            ),
+        )
+        for i, share in enumerate(shares)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -203,10 +233,10 @@ def wait_resolved(port: int, home: Path, limit: float = 120) -> None:
     raise SystemExit(f"events still unresolved {limit:.0f} s after the load ended")
 
 
-def send(port: int, bodies: list[bytes], connections: int) -> tuple[int, float]:
+def send(port: int, bodies: list[bytes], connections: int, rate: float = 0) -> tuple[int, float]:
     """Send ``bodies`` from a separate load process: (events accepted, seconds)."""
     queue: mp.Queue = mp.Queue()
-    proc = mp.Process(target=load_process, args=(port, bodies, connections, queue))
+    proc = mp.Process(target=load_process, args=(port, bodies, connections, queue, rate))
     proc.start()
     accepted, seconds = queue.get()
     proc.join()
@@ -221,6 +251,7 @@ def run_http(
     members: int = 50_000,
     history: int = 0,
     new_members: int = 0,
+    rate: float = 0,
 ) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="siyu-bench-"))
     try:
@@ -278,7 +309,7 @@ def run_http(
             checkpoint(port, home)
             cpu_before = settled_cpu(server.pid)
             before = resolver_report(port, home)["resolver"] if resolve else None
-            accepted, seconds = send(port, bodies, connections)
+            accepted, seconds = send(port, bodies, connections, rate)
             # Includes resolving what was still pending when the load ended: a resolver
             # pacing itself can sleep while events wait, which looks idle, so with it on
             # the server is asked until nothing is pending. How long that took is how far
@@ -380,12 +411,14 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=0)
     # Members first seen in the timed events (only meaningful with --history).
     parser.add_argument("--new-members", type=int, default=0)
+    # Steady traffic: the timed events at this many a second (0: as fast as they go).
+    parser.add_argument("--rate", type=float, default=0)
     args = parser.parse_args()
     for name in ("events", "batch", "connections", "runs", "members"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    if args.history < 0 or args.new_members < 0:
-        parser.error("--history and --new-members cannot be negative")
+    if args.history < 0 or args.new_members < 0 or args.rate < 0:
+        parser.error("--history, --new-members and --rate cannot be negative")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.identity]
     rates: dict[bool, list[float]] = {False: [], True: []}
     raw_rates, ratios, costs = [], [], []
@@ -405,6 +438,7 @@ def main() -> None:
                 args.members,
                 args.history,
                 args.new_members,
+                args.rate,
             )
             if h["stored"] != args.history + args.events or h["accepted"] != args.events:
                 raise SystemExit(f"lost events: {h}")
@@ -450,6 +484,7 @@ def main() -> None:
         "members": args.members,
         "history": args.history,
         "new_members": args.new_members,
+        "rate": args.rate,
         "runs": args.runs,
     }
     for resolve in modes:
