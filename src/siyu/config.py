@@ -110,6 +110,20 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the resolver waits at most between applies, however busy",
     )
+    # Issue 3: resolution adds at most 20% to ingestion's cost. 0.15 of the server
+    # process's other CPU leaves room for what this cannot see: the parser processes'
+    # share of ingestion is not counted, and the identity tables' checkpoints are.
+    identity_resolve_budget: float = Field(
+        default=0.15,
+        ge=0,
+        le=10,
+        description=(
+            "the resolver's CPU at most this fraction of the rest of the server's "
+            "(ingestion, API, console): an apply waits until the others have used "
+            "1/budget times what the last one cost, up to identity_resolve_max_wait "
+            "(0: no such wait)"
+        ),
+    )
     analytics_cache_seconds: float = Field(
         default=600.0,
         ge=0,

@@ -56,6 +56,7 @@ class Runtime:
                 share=settings.identity_resolve_share,
                 max_wait=settings.identity_resolve_max_wait,
                 idle=collector.idle_seconds,
+                budget=settings.identity_resolve_budget,
             ),
             AnswerCache(max_seconds=settings.analytics_cache_seconds),
         )

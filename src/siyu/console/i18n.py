@@ -99,6 +99,11 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "运行中:约每 {wait} 秒合并一次新数据,待处理 {pending} 条",
         "Running: new records resolved about every {wait} s, {pending} pending",
     ),
+    "resolver_budget": (
+        "流量平稳时为节省 CPU 攒批合并:下次合并等其余服务再用掉一定 CPU,最多等 {max_wait} 秒",
+        "Saving CPU under steady traffic: the next apply waits until the rest of the server "
+        "has done enough work, at most {max_wait} s",
+    ),
     "resolver_failing": (
         "身份识别出错,新用户暂不合并:{error}",
         "Identity resolution is failing; new persons wait until it is fixed: {error}",

@@ -12,6 +12,13 @@ persons then follow within a few seconds instead of one. When traffic is light, 
 are short and the interval holds. When ingestion goes quiet (``idle``: nothing committed
 for an interval) a paced wait ends early, so the end of a burst is resolved within about
 a second rather than after the rest of a wait of up to ``max_wait``.
+
+Under steady traffic the same fixed cost (about 0.1 s of CPU an apply, most of it DuckDB
+preparing some 25 statements) dominates instead: applying every second at 2,000 events a
+second added 32% to the server's CPU (`BENCHMARKS.md`, "Steady traffic"). So with a
+``budget`` an apply also waits until the rest of the server has used ``1 / budget`` times
+what the last apply cost, the resolver's CPU then staying within that fraction of
+ingestion's, however light the traffic; ``max_wait`` still bounds how long persons lag.
 """
 
 from __future__ import annotations
@@ -40,6 +47,17 @@ class ResolverStats:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+def apply_cost(process_cpu: float, thread_cpu: float, wall: float, rest_rate: float) -> float:
+    """The CPU seconds an apply itself cost, from what the process used meanwhile.
+
+    ``process_cpu`` counts every thread, so the rest of the server's work during the apply
+    (at ``rest_rate`` CPU seconds per second, as between the last two applies) is taken
+    out; never below the resolver thread's own CPU (``thread_cpu``), which is all its.
+    """
+    rest = max(rest_rate, 0.0) * max(wall, 0.0)
+    return max(thread_cpu, min(process_cpu, process_cpu - rest))
+
+
 def next_wait(interval: float, share: float, max_wait: float, last_apply: float) -> float:
     """Seconds to wait after an apply that took ``last_apply`` seconds.
 
@@ -62,6 +80,8 @@ class Resolver:
         share: float = 1.0,
         max_wait: float = 10.0,
         idle: Callable[[], float] | None = None,
+        budget: float = 0.0,
+        cpu: Callable[[], float] = time.process_time,
     ):
         self.warehouse = warehouse
         self.rules = rules
@@ -72,6 +92,14 @@ class Resolver:
         self._idle = idle
         #: Seconds the thread waits before its next apply (`next_wait`).
         self.wait = interval
+        #: The resolver's CPU as a fraction of the rest of the process's at most (0: any).
+        self.budget = budget
+        #: CPU seconds the process has used so far (all threads).
+        self._cpu = cpu
+        #: The process CPU when the last apply ended, and how much the rest of the server
+        #: must use after it before the next apply is within the budget.
+        self._cpu_after = 0.0
+        self._owed = 0.0
         self.stats = ResolverStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,6 +113,8 @@ class Resolver:
         last apply raised: ``last_error`` says why, and new persons wait until it is
         fixed) or ``ready``. ``next_apply_in_s`` is the current wait between applies:
         above the interval, the resolver is pacing itself under load.
+        ``waiting_for_budget``: the next apply also waits for the rest of the server to
+        work enough for it to be within ``budget`` (at most ``max_wait_s``).
         """
         with self.stats.lock:
             stats = replace(self.stats)  # a consistent copy
@@ -98,6 +128,9 @@ class Resolver:
             "state": state,
             "interval_s": self.interval,
             "next_apply_in_s": round(self.wait, 2) if running else None,
+            "budget": self.budget,
+            "max_wait_s": self.max_wait,
+            "waiting_for_budget": bool(running and self.budget > 0 and not self.paid()),
             "applies": stats.applies,
             "merges": stats.merges,
             "conflicts": stats.conflicts,
@@ -142,28 +175,57 @@ class Resolver:
                 self.stats.last_apply_at = time.time()
                 self.stats.last_error = None
 
+    def paid(self) -> bool:
+        """Whether the rest of the server used enough CPU since the last apply for the
+        next to stay within the budget (always, without one)."""
+        return self._cpu() - self._cpu_after >= self._owed
+
     def pause(self) -> bool:
-        """Wait before the next apply: ``self.wait``, or less once ingestion is quiet.
+        """Wait before the next apply: ``self.wait``, or less once ingestion is quiet;
+        with a budget, also until it is `paid` or ingestion has stopped, but never more
+        than ``max_wait``.
 
         True when asked to stop. Checked every interval, so a burst's end is applied
         within about an interval of the last commit.
         """
-        deadline = time.monotonic() + self.wait
-        while (left := deadline - time.monotonic()) > 0:
-            if self._stop.wait(min(left, self.interval)):
+        started = time.monotonic()
+        paced = started + self.wait
+        cap = started + max(self.wait, self.max_wait)
+        while (now := time.monotonic()) < cap:
+            if now >= paced and self.paid():
+                return False
+            step = min(self.interval, paced - now if now < paced else self.interval, cap - now)
+            if self._stop.wait(step):
                 return True
-            if self._idle is not None and self._idle() >= self.interval:
+            # Quiet for an interval ends a paced wait; quiet for two, a wait for the
+            # budget too: no more events are gathering, so waiting saves nothing, and
+            # the end of the traffic is resolved about two seconds after it.
+            quiet = self._idle() if self._idle is not None else 0.0
+            if quiet >= self.interval and (quiet >= 2 * self.interval or self.paid()):
                 return False
         return self._stop.is_set()
 
     def _run(self) -> None:
         self._warm()
+        cpu_before, ended = self._cpu(), time.perf_counter()
         while not self.pause():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), self._cpu()
+            thread_started = time.thread_time()
             self.apply()
-            self.wait = next_wait(
-                self.interval, self.share, self.max_wait, time.perf_counter() - started
-            )
+            wall = time.perf_counter() - started
+            self._cpu_after = self._cpu()
+            if self.budget > 0:
+                gap = started - ended
+                rest_rate = (cpu_started - cpu_before) / gap if gap > 0 else 0.0
+                cost = apply_cost(
+                    self._cpu_after - cpu_started,
+                    time.thread_time() - thread_started,
+                    wall,
+                    rest_rate,
+                )
+                self._owed = cost / self.budget
+            cpu_before, ended = self._cpu_after, time.perf_counter()
+            self.wait = next_wait(self.interval, self.share, self.max_wait, wall)
 
     def _warm(self) -> None:
         """Imports, SQL compilation and the replay's machine code: about 4 s of CPU,

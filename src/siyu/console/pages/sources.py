@@ -121,3 +121,7 @@ def _resolver_card(page: Page, identity: dict[str, Any]) -> None:
     with ui.card().classes("w-full p-4").mark("identity-resolution"):
         ui.label(t("identity_resolution")).classes("font-semibold")
         ui.label(text).classes(f"text-sm {colour}").mark(f"resolver-{state}")
+        if state == "ready" and resolver.get("waiting_for_budget"):
+            ui.label(t("resolver_budget", max_wait=f"{resolver['max_wait_s']:g}")).classes(
+                "text-xs text-slate-400"
+            ).mark("resolver-budget")
