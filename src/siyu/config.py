@@ -110,11 +110,12 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds the resolver waits at most between applies, however busy",
     )
-    # Issue 3: resolution adds at most 20% to ingestion's cost. 0.15 of the server
-    # process's other CPU leaves room for what this cannot see: the parser processes'
-    # share of ingestion is not counted, and the identity tables' checkpoints are.
+    # Issue 3: resolution adds at most 20% to ingestion's cost. 0.1 of the server
+    # process's other CPU leaves room for what the estimate misses (the identity tables'
+    # checkpoints count as the others' work): at 0.15 a steady 2,000 events/s still cost
+    # 19-33% more CPU, at 0.1 7-17% (BENCHMARKS.md, "Steady traffic").
     identity_resolve_budget: float = Field(
-        default=0.15,
+        default=0.1,
         ge=0,
         le=10,
         description=(

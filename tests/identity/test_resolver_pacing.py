@@ -192,7 +192,7 @@ def test_the_budget_setting_reaches_the_resolver() -> None:
     runtime = Runtime.open(Settings(identity_resolve_budget=0.3), warehouse=Warehouse.in_memory())
     try:
         assert runtime.resolver.budget == 0.3
-        assert Settings().identity_resolve_budget == 0.15
+        assert Settings().identity_resolve_budget == 0.1
     finally:
         runtime.warehouse.close()
 
