@@ -372,9 +372,7 @@ def attach_actors(
     # ``seq`` order is not table order (inserts do not keep it). That cost 0.1 s per apply
     # of 40,000 events in three of eight applies, against 2-5 ms. Sorted by ``seq``
     # still, for a probe in table order when the two sides tie.
-    if staged and min_seq is not None:
-        _stage_actors(cur, int(min_seq))
-    else:
+    if not (staged and min_seq is not None and _stage_actors(cur, int(min_seq))):
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE _id_actors AS"
             f" SELECT l.seq, i.node_order FROM {source} l JOIN identities i"
@@ -394,8 +392,9 @@ def attach_actors(
     cur.execute("DROP TABLE _id_actors")
 
 
-def _stage_actors(cur: duckdb.DuckDBPyConnection, min_seq: int) -> None:
-    """``_id_actors`` of an apply from what it staged, without reading all ``identities``.
+def _stage_actors(cur: duckdb.DuckDBPyConnection, min_seq: int) -> bool:
+    """``_id_actors`` of an apply from what it staged, without reading all ``identities``;
+    False if some staged node row found no actor this way (then the full join runs).
 
     A node row whose id was held before the apply carries its ``node_order``
     (`stage_links`), which the apply cannot change: it moves only when a privacy deletion
@@ -403,7 +402,7 @@ def _stage_actors(cur: duckdb.DuckDBPyConnection, min_seq: int) -> None:
     their first row is in the batch, so their ``node_order`` is at least ``min_seq <<
     ORDER_SHIFT``: the filter on it lets the scan skip every row group of older ids by
     its min/max (a join over all ``identities`` was 30 ms an apply at 2 million ids,
-    however few the events). Should an actor still be missing, the full join runs.
+    however few the events).
     """
     lowest = min_seq << ORDER_SHIFT
     cur.execute(
@@ -423,19 +422,14 @@ def _stage_actors(cur: duckdb.DuckDBPyConnection, min_seq: int) -> None:
         """,
         {"s": min_seq},
     )
-    staged = _scalar(
-        cur,
-        f"SELECT (SELECT count(*) FROM _id_new WHERE kind = 'node' AND seq >= {min_seq})"
-        " + (SELECT count(*) FROM _id_hits)",
-    )
-    if _scalar(cur, "SELECT count(*) FROM _id_actors") != staged:
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _id_actors AS"
-            " SELECT l.seq, i.node_order FROM _id_new l JOIN identities i"
-            " ON l.a_type = i.identity_type AND l.a_value = i.identity_value"
-            f" WHERE l.kind = 'node' AND l.seq >= {min_seq}"
-            " UNION ALL SELECT seq, a_node[list_position(sub, 0)] FROM _id_hits ORDER BY seq"
+    return bool(
+        _scalar(
+            cur,
+            "SELECT (SELECT count(*) FROM _id_actors)"
+            f" = (SELECT count(*) FROM _id_new WHERE kind = 'node' AND seq >= {min_seq})"
+            " + (SELECT count(*) FROM _id_hits)",
         )
+    )
 
 
 def delete_derived_links(cur: duckdb.DuckDBPyConnection) -> None:
